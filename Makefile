@@ -1,0 +1,45 @@
+# eventing-manager: see README.md.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+TESTENV_DIR ?= $(CURDIR)/.testenv
+export KUBECONFIG ?= $(TESTENV_DIR)/kubeconfig
+
+.PHONY: help
+help: ## List the targets.
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build the manager.
+	cargo build --bins
+
+.PHONY: manifests
+manifests: ## Regenerate config/crd/bases from the Rust types.
+	cargo run --quiet --bin eventing-manager -- crd --dir config/crd/bases
+
+.PHONY: check-manifests
+check-manifests: manifests ## Fail when the committed CRDs are stale.
+	@git diff --exit-code -- config/crd/bases || { echo "config/crd/bases is stale: run 'make manifests' and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard config/crd/bases)" || { echo "config/crd/bases has uncommitted files: run 'make manifests' and commit"; exit 1; }
+
+.PHONY: lint
+lint: ## cargo fmt --check and clippy with warnings as errors.
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+.PHONY: testenv-build
+testenv-build: ## Build the control-plane binaries from the Go module proxy (cached by version).
+	hack/testenv/build.sh
+
+.PHONY: testenv-up
+testenv-up: ## Start the local control plane (etcd, kube-apiserver, controller manager, scheduler, kwok).
+	hack/testenv/up.sh
+
+.PHONY: testenv-down
+testenv-down: ## Stop the local control plane.
+	hack/testenv/down.sh
+
+.PHONY: test
+test: ## Unit and integration tests; starts the control plane when none runs and stops what it started.
+	hack/test.sh

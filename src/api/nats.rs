@@ -1,0 +1,302 @@
+//! `NATS` (`operator.kyma-project.io/v1alpha1`): one NATS JetStream cluster.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::status::{State, conditions_schema};
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "operator.kyma-project.io",
+    version = "v1alpha1",
+    kind = "NATS",
+    plural = "nats",
+    singular = "nats",
+    namespaced,
+    status = "NatsStatus",
+    shortname = "nt",
+    printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,
+    printcolumn = r#"{"name":"Ready","type":"integer","jsonPath":".status.readyReplicas"}"#,
+    printcolumn = r#"{"name":"Size","type":"integer","jsonPath":".spec.cluster.size"}"#,
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".status.url","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct NatsSpec {
+    #[serde(default)]
+    pub cluster: Cluster,
+    #[serde(default)]
+    pub jet_stream: JetStream,
+    #[serde(default)]
+    pub leaf_nodes: LeafNodes,
+    #[serde(default)]
+    pub service: Service,
+    #[serde(default)]
+    pub logging: NatsLogging,
+    /// Resources of the nats container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// Labels added to every object rendered for this cluster.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations added to every object rendered for this cluster.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// What happens to the JetStream volume claims when the cluster is deleted.
+    #[serde(default)]
+    pub pvc_retention_policy: PvcRetentionPolicy,
+}
+
+/// The alias the derive gives the kind is `NATS`; Rust code reads better with `Nats`.
+pub type Nats = NATS;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(oldSelf.name) || (has(self.name) && self.name == oldSelf.name)",
+    "message": "spec.cluster.name is immutable once set",
+    "fieldPath": ".name"
+}]))]
+pub struct Cluster {
+    /// Number of NATS servers: odd, so that JetStream keeps a quorum.
+    #[serde(default = "default_cluster_size")]
+    #[schemars(range(min = 1, max = 99), extend("x-kubernetes-validations" = [{
+        "rule": "self % 2 == 1",
+        "message": "spec.cluster.size must be odd (1, 3, 5, ...) so that JetStream keeps a quorum"
+    }]))]
+    pub size: i32,
+    /// NATS cluster name (the metadata name when unset); immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub name: Option<String>,
+    /// Extra routes to servers outside this cluster, as `nats://host:port` or `tls://host:port`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32), extend("x-kubernetes-list-type" = "set"), inner(length(max = 512), regex(pattern = r"^(nats|tls)://[^\s/]+:[0-9]+$")))]
+    pub routes: Vec<String>,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Self { size: default_cluster_size(), name: None, routes: Vec::new() }
+    }
+}
+
+fn default_cluster_size() -> i32 {
+    3
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JetStream {
+    #[serde(default)]
+    pub mem_storage: MemStorage,
+    #[serde(default)]
+    pub file_storage: FileStorage,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemStorage {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// JetStream memory store limit per server.
+    #[serde(default = "default_storage_size")]
+    #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
+        "rule": "isQuantity(self)",
+        "message": "spec.jetStream.memStorage.size must be a quantity such as 1Gi"
+    }]))]
+    pub size: String,
+}
+
+impl Default for MemStorage {
+    fn default() -> Self {
+        Self { enabled: true, size: default_storage_size() }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0",
+        "message": "spec.jetStream.fileStorage.size may grow but never shrink",
+        "fieldPath": ".size"
+    },
+    {
+        "rule": "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
+        "message": "spec.jetStream.fileStorage.storageClassName is immutable",
+        "fieldPath": ".storageClassName"
+    },
+    {
+        "rule": "self.enabled == oldSelf.enabled",
+        "message": "spec.jetStream.fileStorage.enabled is immutable (a StatefulSet's volume claim templates cannot change)",
+        "fieldPath": ".enabled"
+    }
+]))]
+pub struct FileStorage {
+    /// Whether each server gets a persistent volume for JetStream's file store.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Storage class of the volume claims; the cluster's default class when unset. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub storage_class_name: Option<String>,
+    /// Volume size per server; may grow (when the class allows expansion), never shrink.
+    #[serde(default = "default_storage_size")]
+    #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
+        "rule": "isQuantity(self)",
+        "message": "spec.jetStream.fileStorage.size must be a quantity such as 1Gi"
+    }]))]
+    pub size: String,
+}
+
+impl Default for FileStorage {
+    fn default() -> Self {
+        Self { enabled: true, storage_class_name: None, size: default_storage_size() }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_storage_size() -> String {
+    "1Gi".into()
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeafNodes {
+    /// Accept leaf node connections (a primary cluster).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Port leaf nodes connect to.
+    #[serde(default = "default_leaf_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// Credentials that connecting leaf nodes must present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<LeafAuthorization>,
+    /// Clusters this cluster connects to as a leaf node (an edge cluster).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub remotes: Vec<LeafRemote>,
+}
+
+impl Default for LeafNodes {
+    fn default() -> Self {
+        Self { enabled: false, port: default_leaf_port(), authorization: None, remotes: Vec::new() }
+    }
+}
+
+fn default_leaf_port() -> i32 {
+    7422
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeafAuthorization {
+    #[schemars(length(min = 1, max = 128))]
+    pub user: String,
+    /// The Secret key holding the password.
+    pub password: SecretKeyRef,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeafRemote {
+    /// URLs of the remote cluster's leaf node port.
+    #[schemars(length(min = 1, max = 16), inner(length(max = 512), regex(pattern = r"^(nats-leaf|nats|tls|ws|wss)://\S+$")))]
+    pub urls: Vec<String>,
+    /// A Secret in the CR's namespace whose key holds the remote's credentials (a `.creds` file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<SecretKeyRef>,
+}
+
+/// A key of a Secret in the same namespace as the CR.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub key: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "self.type == 'NodePort' || !has(self.nodePorts)",
+    "message": "spec.service.nodePorts is only allowed when spec.service.type is NodePort",
+    "fieldPath": ".nodePorts"
+}]))]
+pub struct Service {
+    #[serde(default, rename = "type")]
+    pub kind: ServiceType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_ports: Option<NodePorts>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ServiceType {
+    #[default]
+    ClusterIP,
+    NodePort,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.client) || !has(self.leafNodes) || self.client != self.leafNodes",
+    "message": "spec.service.nodePorts.client and spec.service.nodePorts.leafNodes must differ"
+}]))]
+pub struct NodePorts {
+    /// Node port of the client port 4222 (30000-32767; assigned by Kubernetes when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 30000, max = 32767))]
+    pub client: Option<i32>,
+    /// Node port of the leaf node port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 30000, max = 32767))]
+    pub leaf_nodes: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NatsLogging {
+    #[serde(default)]
+    pub debug: bool,
+    #[serde(default)]
+    pub trace: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum PvcRetentionPolicy {
+    /// Keep the JetStream volume claims when the cluster is deleted.
+    #[default]
+    Retain,
+    /// Delete the JetStream volume claims with the cluster.
+    Delete,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NatsStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Client URL of the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+}

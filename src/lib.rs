@@ -1,0 +1,3 @@
+//! eventing-manager: a Kyma lifecycle module manager for Eventing and NATS.
+
+pub mod api;
