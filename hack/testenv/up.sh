@@ -32,6 +32,12 @@ if running kube-apiserver; then
 	exit 0
 fi
 
+for port in "$etcd_port" "$etcd_peer_port" "$api_port" "$kcm_port" "$scheduler_port" "$kwok_port"; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		die "port $port on 127.0.0.1 is in use (another test environment? \`make testenv-down\` stops ours)"
+	fi
+done
+
 start=$SECONDS
 mkdir -p "$bin" "$pki" "$logs" "$pids"
 "$here/build.sh"

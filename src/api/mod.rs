@@ -30,3 +30,59 @@ pub fn crds_yaml() -> Result<String, yaml_serde::Error> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_crd_has_status_printer_columns_and_short_names() {
+        for crd in crds() {
+            let name = &crd.spec.names.kind;
+            assert_eq!(crd.spec.group, GROUP);
+            assert!(crd.spec.names.short_names.as_ref().is_some_and(|s| !s.is_empty()), "{name} has short names");
+            let version = &crd.spec.versions[0];
+            assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{name} has /status");
+            let columns = version.additional_printer_columns.as_ref().map(Vec::len).unwrap_or(0);
+            assert!(columns >= 2, "{name} has printer columns");
+        }
+    }
+
+    #[test]
+    fn committed_crds_match_the_rust_types() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/crd/bases");
+        for crd in crds() {
+            let file = dir.join(format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural));
+            let committed = std::fs::read_to_string(&file).unwrap_or_default();
+            let generated = format!("---\n{}", yaml_serde::to_string(&crd).expect("CRD serializes"));
+            assert!(committed == generated, "{} is stale: run `make manifests`", file.display());
+        }
+    }
+
+    #[test]
+    fn backend_spellings_fold_to_the_canonical_backend() {
+        use eventing::{ActiveBackend, BackendType};
+        for (written, canonical) in [
+            ("NATS", ActiveBackend::Nats),
+            ("nats", ActiveBackend::Nats),
+            ("EventMesh", ActiveBackend::EventMesh),
+            ("eventmesh", ActiveBackend::EventMesh),
+        ] {
+            let parsed: BackendType = serde_json::from_value(serde_json::json!(written)).expect("known spelling");
+            assert_eq!(parsed.canonical(), canonical, "{written}");
+        }
+        assert!(serde_json::from_value::<BackendType>(serde_json::json!("kafka")).is_err());
+        assert_eq!(serde_json::to_value(ActiveBackend::Nats).ok(), Some(serde_json::json!("NATS")));
+    }
+
+    #[test]
+    fn default_specs_match_the_schema_defaults() {
+        let nats: NatsSpec = serde_json::from_value(serde_json::json!({})).expect("empty NATS spec");
+        assert_eq!(nats.cluster.size, 3);
+        assert!(nats.jet_stream.file_storage.enabled);
+        assert_eq!(nats.jet_stream.file_storage.size, "1Gi");
+        let eventing: EventingSpec = serde_json::from_value(serde_json::json!({})).expect("empty Eventing spec");
+        assert_eq!(eventing.backend.kind.canonical(), eventing::ActiveBackend::Nats);
+        assert_eq!((eventing.publisher.replicas.min, eventing.publisher.replicas.max), (2, 2));
+    }
+}

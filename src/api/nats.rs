@@ -211,7 +211,10 @@ pub struct LeafAuthorization {
 #[serde(rename_all = "camelCase")]
 pub struct LeafRemote {
     /// URLs of the remote cluster's leaf node port.
-    #[schemars(length(min = 1, max = 16), inner(length(max = 512), regex(pattern = r"^(nats-leaf|nats|tls|ws|wss)://\S+$")))]
+    #[schemars(
+        length(min = 1, max = 16),
+        inner(length(max = 512), regex(pattern = r"^(nats-leaf|nats|tls|ws|wss)://\S+$"))
+    )]
     pub urls: Vec<String>,
     /// A Secret in the CR's namespace whose key holds the remote's credentials (a `.creds` file).
     #[serde(default, skip_serializing_if = "Option::is_none")]

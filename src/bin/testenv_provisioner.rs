@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use k8s_openapi::api::core::v1::{
-    CSIPersistentVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeSpec,
+    CSIPersistentVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -112,10 +111,7 @@ async fn create_volume(
     let volume = PersistentVolume {
         metadata: ObjectMeta {
             name: Some(volume_name.to_owned()),
-            annotations: Some(BTreeMap::from([(
-                "pv.kubernetes.io/provisioned-by".to_owned(),
-                PROVISIONER.to_owned(),
-            )])),
+            annotations: Some(BTreeMap::from([("pv.kubernetes.io/provisioned-by".to_owned(), PROVISIONER.to_owned())])),
             ..ObjectMeta::default()
         },
         spec: Some(PersistentVolumeSpec {
@@ -167,9 +163,7 @@ async fn complete_expansion(
     }
     tracing::info!(claim = %claim.name_any(), size = %requested.0, "expanding");
     let params = PatchParams::default();
-    volumes
-        .patch(volume_name, &params, &Patch::Merge(json!({"spec": {"capacity": {"storage": requested}}})))
-        .await?;
+    volumes.patch(volume_name, &params, &Patch::Merge(json!({"spec": {"capacity": {"storage": requested}}}))).await?;
     let namespaced: Api<PersistentVolumeClaim> =
         Api::namespaced(claims.clone().into_client(), &claim.namespace().unwrap_or_default());
     namespaced

@@ -1,0 +1,124 @@
+//! Harness for the integration tests: a client for the real control plane named by `KUBECONFIG`
+//! (`make testenv-up` starts one), our CRDs installed, and a temporary namespace per test.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+pub const FIELD_MANAGER: &str = "eventing-manager-tests";
+const NO_CONTROL_PLANE: &str = "no Kubernetes control plane is reachable: run `make testenv-up` and \
+     `export KUBECONFIG=$PWD/.testenv/kubeconfig` (or `make test`, which does both)";
+
+/// A client for the control plane in `KUBECONFIG`; panics with instructions when none answers.
+pub async fn client() -> Client {
+    let client = match Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => panic!("{NO_CONTROL_PLANE} ({error})"),
+    };
+    match tokio::time::timeout(Duration::from_secs(10), client.apiserver_version()).await {
+        Ok(Ok(_)) => client,
+        Ok(Err(error)) => panic!("{NO_CONTROL_PLANE} ({error})"),
+        Err(_) => panic!("{NO_CONTROL_PLANE} (no answer within 10s)"),
+    }
+}
+
+/// A client with our CRDs applied and established.
+pub async fn client_with_crds() -> Client {
+    let client = client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    for crd in eventing_manager::api::crds() {
+        let name = crd.name_any();
+        crds.patch(&name, &params, &Patch::Apply(&crd)).await.unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
+        wait_until(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await;
+    }
+    client
+}
+
+/// Waits until `condition` holds for the named object, or panics after `timeout` with its last state.
+pub async fn wait_until<K>(api: &Api<K>, name: &str, condition: impl Condition<K>, timeout: Duration) -> K
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    match tokio::time::timeout(timeout, await_condition(api.clone(), name, condition)).await {
+        Ok(Ok(Some(object))) => object,
+        Ok(Ok(None)) => panic!("{name} does not exist"),
+        Ok(Err(error)) => panic!("watching {name}: {error}"),
+        Err(_) => {
+            panic!("{name} did not reach the expected state within {timeout:?}; last: {:#?}", api.get_opt(name).await)
+        }
+    }
+}
+
+/// Waits until the named object is gone.
+pub async fn wait_deleted<K>(api: &Api<K>, name: &str, timeout: Duration)
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match api.get_opt(name).await {
+            Ok(None) => return,
+            Ok(Some(object)) if tokio::time::Instant::now() >= deadline => {
+                panic!("{name} still exists after {timeout:?}: {object:#?}")
+            }
+            Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(error) => panic!("reading {name}: {error}"),
+        }
+    }
+}
+
+/// A namespace of its own for one test, deleted when the value is dropped (also when the test panics).
+pub struct TestNamespace {
+    pub name: String,
+}
+
+impl TestNamespace {
+    pub async fn create(client: &Client, prefix: &str) -> Self {
+        let name = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let mut namespace = Namespace::default();
+        namespace.metadata.name = Some(name.clone());
+        namespace.metadata.labels =
+            Some([("eventing-manager.kyma-project.io/test".to_owned(), "true".to_owned())].into());
+        namespaces.create(&PostParams::default(), &namespace).await.unwrap_or_else(|e| panic!("creating {name}: {e}"));
+        Self { name }
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop cannot await, and the test's runtime may be shutting down: delete from a thread of our own.
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let client = Client::try_default().await.ok()?;
+                Api::<Namespace>::all(client).delete(&name, &DeleteParams::background()).await.ok()
+            })
+        })
+        .join();
+        if !matches!(deleted, Ok(Some(_))) {
+            eprintln!("warning: could not delete test namespace {}", self.name);
+        }
+    }
+}
+
+/// The API server's message of a rejected request, or a panic when the request was accepted.
+pub fn rejection<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> String {
+    match result {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422, "expected 422 Invalid, got {status:?}");
+            status.message
+        }
+        Err(other) => panic!("expected the API server to reject the object as invalid, got {other}"),
+        Ok(object) => panic!("expected the API server to reject the object, but it was accepted: {object:#?}"),
+    }
+}
