@@ -1,0 +1,75 @@
+# nats.conf, rendered by eventing-manager
+server_name: $SERVER_NAME
+listen: 0.0.0.0:4222
+http: 0.0.0.0:8222
+pid_file: "/var/run/nats/nats.pid"
+lame_duck_duration: {{Values.lameDuckDuration}}
+lame_duck_grace_period: 10s
+debug: {{Values.logging.debug}}
+trace: {{Values.logging.trace}}
+{{#if (or (gt Values.cluster.size 1) Values.cluster.routes)}}
+
+cluster {
+  name: {{quote (default (fullname) Values.cluster.name)}}
+  listen: 0.0.0.0:6222
+  no_advertise: true
+  connect_retries: 120
+  routes: [
+{{#each (range Values.cluster.size)}}
+    "nats://{{fullname}}-{{this}}.{{fullname}}-headless.{{@root.Release.Namespace}}.svc.cluster.local:6222"
+{{/each}}
+{{#each Values.cluster.routes}}
+    {{quote this}}
+{{/each}}
+  ]
+}
+{{/if}}
+
+jetstream {
+  max_memory_store: {{#if Values.jetStream.memStorage.enabled}}{{toBytes Values.jetStream.memStorage.size}}{{else}}0{{/if}}
+  max_file_store: {{#if Values.jetStream.fileStorage.enabled}}{{toBytes Values.jetStream.fileStorage.size}}{{else}}0{{/if}}
+  store_dir: "/data"
+{{#if Values.jetStream.domain}}
+  domain: {{quote Values.jetStream.domain}}
+{{/if}}
+}
+{{#if (or Values.leafNodes.enabled Values.leafNodes.remotes)}}
+
+leafnodes {
+{{#if Values.leafNodes.enabled}}
+  listen: "0.0.0.0:{{Values.leafNodes.port}}"
+  no_advertise: true
+{{#if Values.leafNodes.authorization.enabled}}
+  authorization {
+    user: {{quote (required "leafNodes.authorization.user is required when leaf node authorization is enabled" Values.leafNodes.authorization.user)}}
+    password: $LEAFNODE_PASSWORD
+    account: APP
+  }
+{{/if}}
+{{/if}}
+  remotes: [
+{{#each Values.leafNodes.remotes}}
+    {
+      urls: [{{#each urls}}{{#unless @first}}, {{/unless}}{{quote this}}{{/each}}]
+      account: APP
+{{#if credentialsSecret}}
+      credentials: "/etc/nats-remotes/{{@index}}/{{credentialsSecret.key}}"
+{{/if}}
+    }
+{{/each}}
+  ]
+}
+{{/if}}
+
+accounts {
+  SYS {
+    users: [{user: admin, password: $ADMIN_PASSWORD}]
+  }
+  APP {
+    jetstream: enabled
+    users: [{user: app}]
+  }
+}
+system_account: SYS
+# Clients that present no credentials act as the APP account.
+no_auth_user: app

@@ -1,0 +1,2 @@
+app.kubernetes.io/name: nats
+app.kubernetes.io/instance: {{Release.Name}}

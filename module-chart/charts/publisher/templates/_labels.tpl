@@ -1,0 +1,1 @@
+{{toYaml (merge (dict "app.kubernetes.io/name" "eventing-publisher-proxy" "app.kubernetes.io/instance" Release.Name "app.kubernetes.io/component" "publisher" "app.kubernetes.io/part-of" "eventing" "app.kubernetes.io/managed-by" Release.Service) Values.global.labels Values.labels)}}

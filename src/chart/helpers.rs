@@ -1,0 +1,246 @@
+//! The helpers chart authors expect from Helm, as Handlebars helpers that return values, so they
+//! compose in subexpressions: `{{nindent 4 (toYaml Values.resources)}}`.
+
+use base64::Engine;
+use handlebars::{Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, RenderErrorReason, ScopedJson};
+use serde_json::Value;
+use sha2::Digest;
+
+use super::values::truthy;
+
+type Compute = fn(&Helper<'_>, &Handlebars<'_>, &Context) -> Result<Value, RenderError>;
+
+struct ValueHelper(Compute);
+
+impl HelperDef for ValueHelper {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        (self.0)(h, r, ctx).map(ScopedJson::Derived)
+    }
+}
+
+pub fn register(registry: &mut Handlebars<'_>) {
+    let helpers: [(&str, Compute); 18] = [
+        ("toYaml", to_yaml),
+        ("toJson", to_json),
+        ("indent", |h, _, _| Ok(Value::String(indent(int(h, "indent", 0)?, &text(h, "indent", 1)?)))),
+        ("nindent", |h, _, _| {
+            Ok(Value::String(format!("\n{}", indent(int(h, "nindent", 0)?, &text(h, "nindent", 1)?))))
+        }),
+        ("quote", |h, _, _| Ok(Value::String(serde_json::to_string(&text(h, "quote", 0)?).unwrap_or_default()))),
+        ("default", default),
+        ("required", required),
+        ("b64enc", |h, _, _| {
+            Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text(h, "b64enc", 0)?)))
+        }),
+        ("sha256sum", |h, _, _| Ok(Value::String(hex(&sha2::Sha256::digest(text(h, "sha256sum", 0)?.as_bytes()))))),
+        ("hasApiVersion", has_api_version),
+        ("include", include),
+        ("fullname", fullname),
+        ("range", |h, _, _| Ok(Value::Array((0..int(h, "range", 0)?.min(10_000)).map(Value::from).collect()))),
+        ("add", add),
+        ("concat", |h, _, _| Ok(Value::String(h.params().iter().map(|p| as_text(p.value())).collect()))),
+        ("toBytes", to_bytes),
+        ("dict", dict),
+        ("merge", merge_maps),
+    ];
+    for (name, compute) in helpers {
+        registry.register_helper(name, Box::new(ValueHelper(compute)));
+    }
+}
+
+fn fail(message: String) -> RenderError {
+    RenderErrorReason::Other(message).into()
+}
+
+fn param<'a>(h: &'a Helper<'_>, helper: &'static str, index: usize) -> Result<&'a Value, RenderError> {
+    match h.param(index) {
+        Some(p) if !p.is_value_missing() => Ok(p.value()),
+        Some(p) => Err(fail(format!(
+            "{helper}: value {} is missing",
+            p.relative_path().map(String::as_str).unwrap_or("(argument)")
+        ))),
+        None => Err(RenderErrorReason::ParamNotFoundForIndex(helper, index).into()),
+    }
+}
+
+/// A value as template text: strings as they are, `null` as empty, everything else as JSON.
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn text(h: &Helper<'_>, helper: &'static str, index: usize) -> Result<String, RenderError> {
+    param(h, helper, index).map(as_text)
+}
+
+fn int(h: &Helper<'_>, helper: &'static str, index: usize) -> Result<usize, RenderError> {
+    let value = param(h, helper, index)?;
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .map(|n| n as usize)
+        .ok_or_else(|| fail(format!("{helper}: argument {index} must be a non-negative integer, got {value}")))
+}
+
+pub fn indent(width: usize, text: &str) -> String {
+    let pad = " ".repeat(width);
+    text.lines()
+        .map(|line| if line.is_empty() { String::new() } else { format!("{pad}{line}") })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn to_yaml(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let value = param(h, "toYaml", 0)?;
+    let yaml = yaml_serde::to_string(value).map_err(|e| fail(format!("toYaml: {e}")))?;
+    Ok(Value::String(yaml.trim_end_matches('\n').to_owned()))
+}
+
+fn to_json(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    Ok(Value::String(param(h, "toJson", 0)?.to_string()))
+}
+
+/// `default FALLBACK VALUE`: VALUE when it is set and not empty, FALLBACK otherwise (Helm's order).
+fn default(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let fallback = param(h, "default", 0)?;
+    let value = h.param(1).filter(|p| !p.is_value_missing()).map(|p| p.value());
+    Ok(if truthy(value) { value.cloned().unwrap_or(Value::Null) } else { fallback.clone() })
+}
+
+/// `required "MESSAGE" VALUE`: fails with MESSAGE (and the value's path) when VALUE is missing or empty.
+fn required(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let message = text(h, "required", 0)?;
+    let Some(p) = h.param(1) else { return Err(RenderErrorReason::ParamNotFoundForIndex("required", 1).into()) };
+    let path = p.relative_path().map(String::as_str).unwrap_or("(argument)");
+    match p.value() {
+        _ if p.is_value_missing() => Err(fail(format!("{message} (value {path} is missing)"))),
+        Value::Null => Err(fail(format!("{message} (value {path} is null)"))),
+        Value::String(s) if s.is_empty() => Err(fail(format!("{message} (value {path} is empty)"))),
+        value => Ok(value.clone()),
+    }
+}
+
+/// `hasApiVersion "GROUP/VERSION"`: whether the cluster serves that API (`Capabilities.APIVersions`).
+fn has_api_version(h: &Helper<'_>, _: &Handlebars<'_>, ctx: &Context) -> Result<Value, RenderError> {
+    let wanted = text(h, "hasApiVersion", 0)?;
+    let served = ctx.data().pointer("/Capabilities/APIVersions").and_then(Value::as_array);
+    Ok(Value::Bool(served.is_some_and(|list| list.iter().any(|v| v.as_str() == Some(wanted.as_str())))))
+}
+
+/// `include "PARTIAL" CONTEXT`: a partial rendered to a string, to pipe into `nindent` and friends.
+fn include(h: &Helper<'_>, r: &Handlebars<'_>, ctx: &Context) -> Result<Value, RenderError> {
+    let name = text(h, "include", 0)?;
+    let data = match h.param(1) {
+        Some(p) if !p.is_value_missing() => p.value().clone(),
+        Some(p) => return Err(fail(format!("include {name}: context {:?} is missing", p.relative_path()))),
+        None => ctx.data().clone(),
+    };
+    let rendered = r.render(&name, &data).map_err(|e| fail(format!("include {name}: {e}")))?;
+    Ok(Value::String(rendered.trim_end_matches('\n').to_owned()))
+}
+
+/// `fullname [CHART]`: Helm's naming rule. `Values.fullnameOverride` wins; otherwise the release
+/// name when it already contains the chart name, else `RELEASE-CHART`. With CHART, the name that
+/// chart would get in this release (for referring to a sibling subchart's objects).
+fn fullname(h: &Helper<'_>, _: &Handlebars<'_>, ctx: &Context) -> Result<Value, RenderError> {
+    let root = ctx.data();
+    let release = root.pointer("/Release/Name").and_then(Value::as_str).unwrap_or_default();
+    let (chart, override_name) = match h.param(0) {
+        Some(p) => (as_text(p.value()), None),
+        None => (
+            root.pointer("/Chart/Name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            root.pointer("/Values/fullnameOverride").and_then(Value::as_str).filter(|s| !s.is_empty()),
+        ),
+    };
+    let name = match override_name {
+        Some(name) => name.to_owned(),
+        None if release.contains(&chart) => release.to_owned(),
+        None => format!("{release}-{chart}"),
+    };
+    Ok(Value::String(name.chars().take(63).collect::<String>().trim_end_matches('-').to_owned()))
+}
+
+/// `dict "k1" v1 "k2" v2 ...`: a map (a missing value is left out).
+fn dict(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let params = h.params();
+    if params.len() % 2 != 0 {
+        return Err(fail(format!("dict: needs key/value pairs, got {} arguments", params.len())));
+    }
+    let mut map = serde_json::Map::new();
+    for pair in params.chunks(2) {
+        if !pair[1].is_value_missing() {
+            map.insert(as_text(pair[0].value()), pair[1].value().clone());
+        }
+    }
+    Ok(Value::Object(map))
+}
+
+/// `merge MAP1 MAP2 ...`: maps merged left to right (later wins, deeply); missing ones are skipped.
+fn merge_maps(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let mut merged = Value::Object(serde_json::Map::new());
+    for (index, p) in h.params().iter().enumerate() {
+        match p.value() {
+            _ if p.is_value_missing() => {}
+            Value::Null => {}
+            value @ Value::Object(_) => super::values::merge(&mut merged, value),
+            other => return Err(fail(format!("merge: argument {index} is not a map: {other}"))),
+        }
+    }
+    Ok(merged)
+}
+
+fn add(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let mut sum: i64 = 0;
+    for (index, p) in h.params().iter().enumerate() {
+        let n = p
+            .value()
+            .as_i64()
+            .ok_or_else(|| fail(format!("add: argument {index} is not an integer: {}", p.value())))?;
+        sum = sum.checked_add(n).ok_or_else(|| fail("add: overflow".into()))?;
+    }
+    Ok(Value::from(sum))
+}
+
+/// `toBytes QUANTITY`: a Kubernetes quantity (`1Gi`, `500M`, `1024`) as a number of bytes.
+fn to_bytes(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let quantity = text(h, "toBytes", 0)?;
+    quantity_bytes(&quantity)
+        .map(Value::from)
+        .ok_or_else(|| fail(format!("toBytes: {quantity:?} is not a quantity such as 1Gi")))
+}
+
+pub fn quantity_bytes(quantity: &str) -> Option<u64> {
+    let quantity = quantity.trim();
+    let split = quantity.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(quantity.len());
+    let (number, suffix) = quantity.split_at(split);
+    let multiplier: u64 = match suffix {
+        "" => 1,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "P" => 1_000_000_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "Pi" => 1 << 50,
+        _ => return None,
+    };
+    let number: f64 = number.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let bytes = (number * multiplier as f64).ceil();
+    (bytes <= u64::MAX as f64).then_some(bytes as u64)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
