@@ -244,3 +244,107 @@ pub fn quantity_bytes(quantity: &str) -> Option<u64> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn registry() -> Handlebars<'static> {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_escape_fn(handlebars::no_escape);
+        register(&mut registry);
+        registry.register_template_string("labels", "a: {{Values.a}}").expect("partial compiles");
+        registry
+    }
+
+    fn context() -> Value {
+        json!({
+            "Values": {"a": "x", "n": 3, "empty": "", "list": [1, 2], "map": {"k": "v", "n": {"deep": true}}, "nothing": null, "text": "a\nb", "gap": "a\n\nb"},
+            "Release": {"Name": "eventing", "Namespace": "kyma-system"},
+            "Chart": {"Name": "nats", "Version": "0.1.0"},
+            "Capabilities": {"APIVersions": ["networking.istio.io/v1"]}
+        })
+    }
+
+    fn render(template: &str) -> Result<String, String> {
+        registry().render_template(template, &context()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn helpers_render_as_helm_does() {
+        let cases = [
+            ("{{toYaml Values.map}}", "k: v\nn:\n  deep: true"),
+            ("{{toYaml Values.list}}", "- 1\n- 2"),
+            ("{{toJson Values.map}}", r#"{"k":"v","n":{"deep":true}}"#),
+            ("{{indent 2 Values.text}}", "  a\n  b"),
+            ("{{indent 2 Values.gap}}", "  a\n\n  b"),
+            ("x:{{nindent 2 (toYaml Values.map.n)}}", "x:\n  deep: true"),
+            ("{{quote Values.a}}", "\"x\""),
+            ("{{quote Values.n}}", "\"3\""),
+            ("{{quote \"say \\\"hi\\\"\"}}", r#""say \"hi\"""#),
+            ("{{default \"d\" Values.a}}", "x"),
+            ("{{default \"d\" Values.empty}}", "d"),
+            ("{{default \"d\" Values.missing}}", "d"),
+            ("{{default \"d\" Values.nothing}}", "d"),
+            ("{{required \"need a\" Values.a}}", "x"),
+            ("{{b64enc \"admin\"}}", "YWRtaW4="),
+            ("{{sha256sum \"abc\"}}", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("{{#if (hasApiVersion \"networking.istio.io/v1\")}}yes{{else}}no{{/if}}", "yes"),
+            ("{{#if (hasApiVersion \"networking.istio.io/v1beta1\")}}yes{{else}}no{{/if}}", "no"),
+            ("{{include \"labels\" this}}", "a: x"),
+            ("{{fullname}}", "eventing-nats"),
+            ("{{fullname \"publisher\"}}", "eventing-publisher"),
+            ("{{fullname \"event\"}}", "eventing"),
+            ("{{#each (range 3)}}{{this}}{{/each}}", "012"),
+            ("{{add 1 2 Values.n}}", "6"),
+            ("{{concat \"a\" Values.n \"-\" Values.a}}", "a3-x"),
+            (
+                "{{toBytes \"1Gi\"}} {{toBytes \"500M\"}} {{toBytes \"1.5Ki\"}} {{toBytes \"42\"}}",
+                "1073741824 500000000 1536 42",
+            ),
+            ("{{toJson (dict \"k\" 1 \"m\" Values.missing)}}", r#"{"k":1}"#),
+            ("{{toJson (merge Values.map (dict \"k\" \"w\") Values.missing)}}", r#"{"k":"w","n":{"deep":true}}"#),
+            ("{{#if (and (eq Values.a \"x\") (not (ne Values.n 3)))}}t{{/if}}", "t"),
+            ("{{#if (or Values.empty Values.list)}}t{{/if}}", "t"),
+        ];
+        for (template, expected) in cases {
+            assert_eq!(render(template).as_deref(), Ok(expected), "{template}");
+        }
+    }
+
+    #[test]
+    fn helper_errors_name_the_problem() {
+        let cases = [
+            (
+                "{{required \"nats.auth.secretName is required\" Values.missing}}",
+                "nats.auth.secretName is required (value Values.missing is missing)",
+            ),
+            ("{{required \"need it\" Values.empty}}", "need it (value Values.empty is empty)"),
+            ("{{required \"need it\" Values.nothing}}", "need it (value Values.nothing is null)"),
+            ("{{Values.missing}}", "strict mode"),
+            ("{{toYaml Values.missing}}", "toYaml: value Values.missing is missing"),
+            ("{{indent \"x\" Values.a}}", "indent: argument 0 must be a non-negative integer"),
+            ("{{toBytes \"lots\"}}", "toBytes: \"lots\" is not a quantity"),
+            ("{{dict \"k\"}}", "dict: needs key/value pairs"),
+            ("{{merge Values.list}}", "merge: argument 0 is not a map"),
+            ("{{include \"nope\" this}}", "include nope"),
+            ("{{add Values.a 1}}", "add: argument 0 is not an integer"),
+        ];
+        for (template, fragment) in cases {
+            let error = render(template).expect_err(template);
+            assert!(error.contains(fragment), "{template}: {error}");
+        }
+    }
+
+    #[test]
+    fn quantities_convert_to_bytes() {
+        for (quantity, bytes) in [("0", Some(0)), ("1k", Some(1000)), ("2Mi", Some(2 << 20)), ("1Ti", Some(1 << 40))] {
+            assert_eq!(quantity_bytes(quantity), bytes, "{quantity}");
+        }
+        for bad in ["", "Gi", "1Zi", "-1Gi", "1e3", "1..2"] {
+            assert_eq!(quantity_bytes(bad), None, "{bad}");
+        }
+    }
+}

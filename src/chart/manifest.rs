@@ -131,8 +131,11 @@ mod tests {
 
     #[test]
     fn invalid_yaml_names_template_document_and_shows_it() {
-        let error =
-            parse_documents("nats/templates/bad.yaml", "---\napiVersion: v1\n---\nkind: [unclosed\n").expect_err("bad");
+        let error = parse_documents(
+            "nats/templates/bad.yaml",
+            "---\napiVersion: v1\nkind: A\nmetadata: {name: a}\n---\nkind: [unclosed\n",
+        )
+        .expect_err("bad");
         let message = error.to_string();
         assert!(message.contains("document 2 rendered by nats/templates/bad.yaml is not valid YAML"), "{message}");
         assert!(message.contains("kind: [unclosed"), "{message}");

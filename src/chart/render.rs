@@ -99,7 +99,8 @@ impl CompiledChart {
         let values = &context["Values"];
         for sub in &chart.subcharts {
             let condition = chart.dependencies.iter().find(|d| d.name == sub.name).and_then(|d| d.condition.as_deref());
-            if condition.is_some_and(|path| !truthy(lookup(values, path))) {
+            // As in Helm, a condition whose path is not in the values leaves the subchart enabled.
+            if condition.and_then(|path| lookup(values, path)).is_some_and(|value| !truthy(Some(value))) {
                 continue;
             }
             self.render_chart(sub, subchart_values(sub, values), release, capabilities, out)?;
@@ -132,4 +133,103 @@ pub fn render(
     api_versions: &[String],
 ) -> Result<Vec<Manifest>, ChartError> {
     chart.clone().compile()?.render(overrides, release, api_versions)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn files(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+        entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn umbrella() -> Chart {
+        Chart::from_files(
+            "top",
+            &files(&[
+                ("Chart.yaml", "name: top\nversion: 1.0.0\ndependencies:\n- name: sub\n  condition: sub.enabled\n"),
+                ("values.yaml", "global: {team: core}\nsub: {enabled: true, color: parent}\nown: top-default\n"),
+                ("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{Release.Name}}-top}\ndata: {own: {{Values.own}}}\n"),
+                ("charts/sub/Chart.yaml", "name: sub\nversion: 2.0.0\n"),
+                ("charts/sub/values.yaml", "color: sub-default\nsize: small\nglobal: {team: sub-default, zone: z}\n"),
+                ("charts/sub/templates/_name.tpl", "{{Release.Name}}-{{Chart.Name}}"),
+                (
+                    "charts/sub/templates/sa.yaml",
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{include \"sub.name\" this}}\n  labels: {color: {{Values.color}}, size: {{Values.size}}, team: {{Values.global.team}}, zone: {{Values.global.zone}}, chart: {{Chart.Name}}-{{Chart.Version}}}\n",
+                ),
+            ]),
+        )
+        .expect("chart loads")
+    }
+
+    fn release() -> Release {
+        Release { name: "rel".into(), namespace: "ns".into() }
+    }
+
+    #[test]
+    fn subcharts_see_their_own_values_and_global_with_helm_precedence() {
+        let overrides = json!({"sub": {"size": "large"}, "own": "override"});
+        let manifests = render(&umbrella(), &overrides, &release(), &[]).expect("renders");
+        assert_eq!(
+            manifests.iter().map(|m| m.kind()).collect::<Vec<_>>(),
+            ["ServiceAccount", "ConfigMap"],
+            "apply order"
+        );
+        let sa = &manifests[0].object;
+        assert_eq!(sa["metadata"]["name"], "rel-sub");
+        // defaults < parent's values for the subchart < overrides; parent's global over the subchart's
+        assert_eq!(
+            sa["metadata"]["labels"],
+            json!({"color": "parent", "size": "large", "team": "core", "zone": "z", "chart": "sub-2.0.0"})
+        );
+        assert_eq!(manifests[1].object["data"]["own"], "override");
+        assert_eq!(manifests[0].source, "top/charts/sub/templates/sa.yaml");
+    }
+
+    #[test]
+    fn a_false_condition_skips_the_subchart() {
+        let manifests = render(&umbrella(), &json!({"sub": {"enabled": false}}), &release(), &[]).expect("renders");
+        assert_eq!(manifests.iter().map(|m| m.kind()).collect::<Vec<_>>(), ["ConfigMap"]);
+        let manifests = render(&umbrella(), &json!({"sub": {"enabled": null}}), &release(), &[]).expect("renders");
+        assert_eq!(manifests.len(), 2, "a condition path that is not in the values leaves the subchart on");
+    }
+
+    #[test]
+    fn a_missing_value_names_template_and_line() {
+        let error = render(&umbrella(), &json!({"own": null}), &release(), &[]).expect_err("own is missing");
+        let message = error.to_string();
+        assert!(message.contains("rendering top/templates/cm.yaml failed"), "{message}");
+        assert!(message.contains("line 4"), "{message}");
+        assert!(message.contains("Values.own"), "{message}");
+    }
+
+    #[test]
+    fn a_template_that_does_not_compile_is_named() {
+        let mut chart = umbrella();
+        chart.templates.insert("broken.yaml".into(), "{{#if Values.own}}unclosed".into());
+        let message = chart.compile().err().expect("does not compile").to_string();
+        assert!(message.contains("template top/templates/broken.yaml does not compile"), "{message}");
+    }
+
+    #[test]
+    fn a_dependency_without_a_chart_is_an_error() {
+        let error = Chart::from_files(
+            "top",
+            &files(&[("Chart.yaml", "name: top\nversion: 1.0.0\ndependencies:\n- name: gone\n")]),
+        )
+        .expect_err("gone is missing");
+        assert!(error.to_string().contains("dependency \"gone\" has no chart in charts/"), "{error}");
+    }
+
+    #[test]
+    fn the_bundled_chart_renders_with_defaults() {
+        let manifests =
+            render(&crate::chart::bundled().expect("bundled chart"), &json!({}), &release(), &[]).expect("renders");
+        let kinds: Vec<_> = manifests.iter().map(|m| (m.kind(), m.name())).collect();
+        assert!(kinds.contains(&("StatefulSet", "rel-nats")), "{kinds:?}");
+        assert!(kinds.contains(&("Deployment", "rel-publisher-proxy")), "{kinds:?}");
+        assert!(!kinds.iter().any(|(kind, _)| *kind == "DestinationRule"), "no Istio, no DestinationRule");
+    }
 }

@@ -122,3 +122,38 @@ pub fn rejection<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> String {
         Ok(object) => panic!("expected the API server to reject the object, but it was accepted: {object:#?}"),
     }
 }
+
+/// Makes the cluster serve `networking.istio.io/v1` DestinationRules (our stand-in CRD).
+pub async fn install_istio_destinationrule_crd(client: &Client) {
+    let text = include_str!("../fixtures/istio-destinationrule-crd.yaml");
+    let crd: CustomResourceDefinition = yaml_serde::from_str(text).expect("fixture parses");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = crd.name_any();
+    crds.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
+        .await
+        .unwrap_or_else(|e| panic!("applying {name}: {e}"));
+    wait_until(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await;
+}
+
+/// Server-side applies one rendered object (optionally as a dry run), resolving its resource through discovery.
+pub async fn apply_manifest(
+    client: &Client,
+    manifest: &eventing_manager::chart::Manifest,
+    dry_run: bool,
+) -> Result<kube::api::DynamicObject, String> {
+    use kube::api::{DynamicObject, GroupVersionKind};
+    use kube::discovery::{self, Scope};
+    let (group, version) = manifest.api_version().rsplit_once('/').unwrap_or(("", manifest.api_version()));
+    let gvk = GroupVersionKind::gvk(group, version, manifest.kind());
+    let (resource, capabilities) =
+        discovery::pinned_kind(client, &gvk).await.map_err(|e| format!("discovering {gvk:?}: {e}"))?;
+    let api: Api<DynamicObject> = match capabilities.scope {
+        Scope::Namespaced => Api::namespaced_with(client.clone(), manifest.namespace().unwrap_or("default"), &resource),
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+    };
+    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    params.dry_run = dry_run;
+    api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object))
+        .await
+        .map_err(|e| format!("{} {} from {}: {e}", manifest.kind(), manifest.name(), manifest.source))
+}

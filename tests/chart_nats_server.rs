@@ -1,0 +1,172 @@
+//! Rendered NATS configuration checked by a real `nats-server` (built by hack/testenv): every
+//! `nats.conf` of the render matrix passes `nats-server -t`, and three servers running the rendered
+//! 3-node configuration on 127.0.0.1 form a cluster with a JetStream meta leader.
+
+#[path = "common/matrix.rs"]
+mod matrix;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eventing_manager::chart::Release;
+
+/// `NATS_SERVER`, else `.testenv/bin/nats-server`, else `nats-server` on PATH.
+fn nats_server() -> PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER") {
+        return path.into();
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".testenv/bin/nats-server");
+    if local.exists() {
+        return local;
+    }
+    let on_path = Command::new("nats-server").arg("--version").output();
+    assert!(
+        on_path.is_ok(),
+        "nats-server not found: run `make testenv-build` (builds it into .testenv/bin) or set NATS_SERVER"
+    );
+    "nats-server".into()
+}
+
+fn secrets_env(command: &mut Command) -> &mut Command {
+    command.env("ADMIN_PASSWORD", "admin-secret").env("LEAFNODE_PASSWORD", "leaf-secret")
+}
+
+#[test]
+fn every_rendered_config_passes_nats_server_check() {
+    let server = nats_server();
+    let dir = tempdir("nats-conf-check");
+    let release = Release { name: "eventing".into(), namespace: "kyma-system".into() };
+    let mut checked = 0;
+    for case in matrix::cases().into_iter().filter(|c| c.has_nats()) {
+        let conf = matrix::nats_conf(&case.render(&release)).unwrap_or_else(|| panic!("{}: no nats.conf", case.name));
+        let file = dir.join(format!("{}.conf", case.name));
+        std::fs::write(&file, conf).expect("write conf");
+        let output =
+            secrets_env(Command::new(&server).arg("-t").arg("-c").arg(&file).env("SERVER_NAME", "eventing-nats-0"))
+                .output()
+                .expect("run nats-server -t");
+        assert!(
+            output.status.success(),
+            "{}: nats-server rejected the rendered configuration:\n{}{}",
+            case.name,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 9, "the matrix has at least 9 NATS cases, checked {checked}");
+}
+
+#[test]
+fn a_broken_config_is_rejected_by_nats_server() {
+    // The check above can fail: nats-server -t rejects what is not a valid configuration.
+    let dir = tempdir("nats-conf-broken");
+    let file = dir.join("broken.conf");
+    std::fs::write(&file, "jetstream { max_file_store: lots }\n").expect("write");
+    let output = Command::new(nats_server()).arg("-t").arg("-c").arg(&file).output().expect("run");
+    assert!(!output.status.success());
+}
+
+struct Servers(Vec<Child>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A plain HTTP GET against a monitoring port: (status code, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn three_servers_with_the_rendered_config_form_a_jetstream_cluster() {
+    let server = nats_server();
+    let dir = tempdir("nats-cluster");
+    let release = Release { name: "t".into(), namespace: "ns".into() };
+    let case = matrix::cases().into_iter().find(|c| c.name == "defaults").expect("defaults case");
+    let conf = matrix::nats_conf(&case.render(&release)).expect("nats.conf");
+
+    // Map the pod addresses and ports of the rendered configuration onto 127.0.0.1.
+    let ports: Vec<(u16, u16, u16)> = (0..3).map(|_| (free_port(), free_port(), free_port())).collect();
+    let mut servers = Servers(Vec::new());
+    for (i, (client, cluster, http)) in ports.iter().enumerate() {
+        let mut local = conf
+            .replace("0.0.0.0:4222", &format!("127.0.0.1:{client}"))
+            .replace("0.0.0.0:8222", &format!("127.0.0.1:{http}"))
+            .replace("0.0.0.0:6222", &format!("127.0.0.1:{cluster}"))
+            .replace("\"/data\"", &format!("{:?}", dir.join(format!("data-{i}")).display().to_string()))
+            .replace(
+                "\"/var/run/nats/nats.pid\"",
+                &format!("{:?}", dir.join(format!("nats-{i}.pid")).display().to_string()),
+            );
+        for (j, (_, peer_cluster, _)) in ports.iter().enumerate() {
+            local = local.replace(
+                &format!("t-nats-{j}.t-nats-headless.ns.svc.cluster.local:6222"),
+                &format!("127.0.0.1:{peer_cluster}"),
+            );
+        }
+        assert!(!local.contains("svc.cluster.local"), "every route was mapped:\n{local}");
+        let file = dir.join(format!("nats-{i}.conf"));
+        std::fs::write(&file, local).expect("write conf");
+        let log = std::fs::File::create(dir.join(format!("nats-{i}.log"))).expect("log file");
+        let child = secrets_env(Command::new(&server).arg("-c").arg(&file).env("SERVER_NAME", format!("t-nats-{i}")))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start nats-server");
+        servers.0.push(child);
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let mut last = String::new();
+    loop {
+        let healthy = ports.iter().all(|(_, _, http)| {
+            http_get(*http, "/healthz?js-enabled-only=true").is_some_and(|(status, _)| status == 200)
+        });
+        let routes: Vec<usize> = ports
+            .iter()
+            .map(|(_, _, http)| http_get(*http, "/routez").map_or(0, |(_, body)| count_field(&body, "\"rid\"")))
+            .collect();
+        let leader = http_get(ports[0].2, "/jsz").map(|(_, body)| body).unwrap_or_default();
+        let has_leader = leader.contains("\"meta_cluster\"") && leader.contains("\"leader\"");
+        let peers = count_field(&leader, "\"current\": true") + count_field(&leader, "\"current\":true");
+        if healthy && routes.iter().all(|r| *r >= 2) && has_leader && peers >= 2 {
+            break;
+        }
+        last = format!("healthy={healthy} routes={routes:?} leader={has_leader} current peers={peers}\n{leader}");
+        assert!(Instant::now() < deadline, "the cluster did not form within 45s (logs in {}): {last}", dir.display());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn count_field(body: &str, needle: &str) -> usize {
+    body.matches(needle).count()
+}
