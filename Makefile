@@ -43,3 +43,11 @@ testenv-down: ## Stop the local control plane.
 .PHONY: test
 test: ## Unit and integration tests; starts the control plane when none runs and stops what it started.
 	hack/test.sh
+
+.PHONY: bench
+bench: ## Benchmarks (criterion): chart render speed.
+	cargo bench --bench render
+
+.PHONY: golden
+golden: ## Rewrite tests/golden from the current chart (review the diff before committing).
+	UPDATE_GOLDEN=1 cargo test --test chart_golden

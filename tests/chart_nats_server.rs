@@ -144,7 +144,6 @@ fn three_servers_with_the_rendered_config_form_a_jetstream_cluster() {
     }
 
     let deadline = Instant::now() + Duration::from_secs(45);
-    let mut last = String::new();
     loop {
         let healthy = ports.iter().all(|(_, _, http)| {
             http_get(*http, "/healthz?js-enabled-only=true").is_some_and(|(status, _)| status == 200)
@@ -159,8 +158,11 @@ fn three_servers_with_the_rendered_config_form_a_jetstream_cluster() {
         if healthy && routes.iter().all(|r| *r >= 2) && has_leader && peers >= 2 {
             break;
         }
-        last = format!("healthy={healthy} routes={routes:?} leader={has_leader} current peers={peers}\n{leader}");
-        assert!(Instant::now() < deadline, "the cluster did not form within 45s (logs in {}): {last}", dir.display());
+        assert!(
+            Instant::now() < deadline,
+            "the cluster did not form within 45s (logs in {}): healthy={healthy} routes={routes:?} leader={has_leader} current peers={peers}\n{leader}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     drop(servers);

@@ -8,6 +8,9 @@ use sha2::Digest;
 
 use super::values::truthy;
 
+/// The largest width or count a helper accepts (`indent`, `range`), so no value exhausts memory.
+const MAX_COUNT: u64 = 10_000;
+
 type Compute = fn(&Helper<'_>, &Handlebars<'_>, &Context) -> Result<Value, RenderError>;
 
 struct ValueHelper(Compute);
@@ -42,7 +45,7 @@ pub fn register(registry: &mut Handlebars<'_>) {
         ("hasApiVersion", has_api_version),
         ("include", include),
         ("fullname", fullname),
-        ("range", |h, _, _| Ok(Value::Array((0..int(h, "range", 0)?.min(10_000)).map(Value::from).collect()))),
+        ("range", |h, _, _| Ok(Value::Array((0..int(h, "range", 0)?).map(Value::from).collect()))),
         ("add", add),
         ("concat", |h, _, _| Ok(Value::String(h.params().iter().map(|p| as_text(p.value())).collect()))),
         ("toBytes", to_bytes),
@@ -87,8 +90,11 @@ fn int(h: &Helper<'_>, helper: &'static str, index: usize) -> Result<usize, Rend
     value
         .as_u64()
         .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .filter(|n| *n <= MAX_COUNT)
         .map(|n| n as usize)
-        .ok_or_else(|| fail(format!("{helper}: argument {index} must be a non-negative integer, got {value}")))
+        .ok_or_else(|| {
+            fail(format!("{helper}: argument {index} must be an integer from 0 to {MAX_COUNT}, got {value}"))
+        })
 }
 
 pub fn indent(width: usize, text: &str) -> String {
@@ -100,9 +106,65 @@ pub fn indent(width: usize, text: &str) -> String {
 }
 
 fn to_yaml(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
-    let value = param(h, "toYaml", 0)?;
-    let yaml = yaml_serde::to_string(value).map_err(|e| fail(format!("toYaml: {e}")))?;
-    Ok(Value::String(yaml.trim_end_matches('\n').to_owned()))
+    let mut out = String::new();
+    write_yaml(param(h, "toYaml", 0)?, 0, &mut out);
+    Ok(Value::String(out))
+}
+
+/// Block-style YAML with every string as a JSON string (JSON strings are YAML double-quoted
+/// scalars), so no value can change type or break out of its line; much faster than a general emitter.
+pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
+    let pad = |out: &mut String, width: usize| out.extend(std::iter::repeat_n(' ', width));
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                    pad(out, indent);
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_nested(item, indent, out);
+            }
+        }
+        Value::Array(list) if !list.is_empty() => {
+            for (i, item) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                    pad(out, indent);
+                }
+                out.push('-');
+                match item {
+                    Value::Object(map) if !map.is_empty() => {
+                        out.push(' ');
+                        write_yaml(item, indent + 2, out);
+                    }
+                    _ => write_nested(item, indent, out),
+                }
+            }
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// The value after `key:` or `-`: scalars and empty collections inline, the rest on the next lines.
+fn write_nested(item: &Value, indent: usize, out: &mut String) {
+    match item {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent + 2));
+            write_yaml(item, indent + 2, out);
+        }
+        Value::Array(list) if !list.is_empty() => {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent + 2));
+            write_yaml(item, indent + 2, out);
+        }
+        _ => {
+            out.push(' ');
+            write_yaml(item, indent, out);
+        }
+    }
 }
 
 fn to_json(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
@@ -139,13 +201,36 @@ fn has_api_version(h: &Helper<'_>, _: &Handlebars<'_>, ctx: &Context) -> Result<
 /// `include "PARTIAL" CONTEXT`: a partial rendered to a string, to pipe into `nindent` and friends.
 fn include(h: &Helper<'_>, r: &Handlebars<'_>, ctx: &Context) -> Result<Value, RenderError> {
     let name = text(h, "include", 0)?;
-    let data = match h.param(1) {
-        Some(p) if !p.is_value_missing() => p.value().clone(),
-        Some(p) => return Err(fail(format!("include {name}: context {:?} is missing", p.relative_path()))),
-        None => ctx.data().clone(),
+    // Most includes pass the whole context (`this` at the top level): reuse it instead of copying it.
+    let owned;
+    let context = match h.param(1) {
+        Some(p) if p.is_value_missing() => {
+            return Err(fail(format!("include {name}: context {:?} is missing", p.relative_path())));
+        }
+        Some(p) if !std::ptr::eq(p.value(), ctx.data()) => {
+            owned = Context::from(p.value().clone());
+            &owned
+        }
+        _ => ctx,
     };
-    let rendered = r.render(&name, &data).map_err(|e| fail(format!("include {name}: {e}")))?;
+    let depth = INCLUDE_DEPTH.with(|d| d.get());
+    if depth >= MAX_INCLUDE_DEPTH {
+        return Err(fail(format!(
+            "include {name}: nested deeper than {MAX_INCLUDE_DEPTH} (does a partial include itself?)"
+        )));
+    }
+    INCLUDE_DEPTH.with(|d| d.set(depth + 1));
+    let rendered = r.render_with_context(&name, context);
+    INCLUDE_DEPTH.with(|d| d.set(depth));
+    let rendered = rendered.map_err(|e| fail(format!("include {name}: {e}")))?;
     Ok(Value::String(rendered.trim_end_matches('\n').to_owned()))
+}
+
+const MAX_INCLUDE_DEPTH: usize = 32;
+
+thread_local! {
+    /// How deep `include` calls are nested on this thread: a partial that includes itself must fail, not overflow the stack.
+    static INCLUDE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// `fullname [CHART]`: Helm's naming rule. `Values.fullnameOverride` wins; otherwise the release
@@ -256,6 +341,7 @@ mod tests {
         registry.register_escape_fn(handlebars::no_escape);
         register(&mut registry);
         registry.register_template_string("labels", "a: {{Values.a}}").expect("partial compiles");
+        registry.register_template_string("loop", "{{include \"loop\" this}}").expect("partial compiles");
         registry
     }
 
@@ -275,12 +361,12 @@ mod tests {
     #[test]
     fn helpers_render_as_helm_does() {
         let cases = [
-            ("{{toYaml Values.map}}", "k: v\nn:\n  deep: true"),
+            ("{{toYaml Values.map}}", "\"k\": \"v\"\n\"n\":\n  \"deep\": true"),
             ("{{toYaml Values.list}}", "- 1\n- 2"),
             ("{{toJson Values.map}}", r#"{"k":"v","n":{"deep":true}}"#),
             ("{{indent 2 Values.text}}", "  a\n  b"),
             ("{{indent 2 Values.gap}}", "  a\n\n  b"),
-            ("x:{{nindent 2 (toYaml Values.map.n)}}", "x:\n  deep: true"),
+            ("x:{{nindent 2 (toYaml Values.map.n)}}", "x:\n  \"deep\": true"),
             ("{{quote Values.a}}", "\"x\""),
             ("{{quote Values.n}}", "\"3\""),
             ("{{quote \"say \\\"hi\\\"\"}}", r#""say \"hi\"""#),
@@ -325,11 +411,14 @@ mod tests {
             ("{{required \"need it\" Values.nothing}}", "need it (value Values.nothing is null)"),
             ("{{Values.missing}}", "strict mode"),
             ("{{toYaml Values.missing}}", "toYaml: value Values.missing is missing"),
-            ("{{indent \"x\" Values.a}}", "indent: argument 0 must be a non-negative integer"),
+            ("{{indent \"x\" Values.a}}", "indent: argument 0 must be an integer from 0 to 10000"),
+            ("{{indent 99999999999 Values.a}}", "indent: argument 0 must be an integer from 0 to 10000"),
+            ("{{range 10001}}", "range: argument 0 must be an integer from 0 to 10000"),
             ("{{toBytes \"lots\"}}", "toBytes: \"lots\" is not a quantity"),
             ("{{dict \"k\"}}", "dict: needs key/value pairs"),
             ("{{merge Values.list}}", "merge: argument 0 is not a map"),
             ("{{include \"nope\" this}}", "include nope"),
+            ("{{include \"loop\" this}}", "nested deeper than 32"),
             ("{{add Values.a 1}}", "add: argument 0 is not an integer"),
         ];
         for (template, fragment) in cases {
@@ -345,6 +434,57 @@ mod tests {
         }
         for bad in ["", "Gi", "1Zi", "-1Gi", "1e3", "1..2"] {
             assert_eq!(quantity_bytes(bad), None, "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::write_yaml;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn round_trip(value: &Value) -> Value {
+        let mut out = String::new();
+        write_yaml(value, 0, &mut out);
+        let text = format!("root:\n  {}\n", out.replace('\n', "\n  "));
+        let parsed: Value = yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        parsed["root"].clone()
+    }
+
+    #[test]
+    fn to_yaml_round_trips_through_a_yaml_parser() {
+        for value in [
+            json!({"a": 1, "b": {"c": [1, "two", {"d": null, "e": [[], {}]}]}, "f": "yes", "g": "1.0", "h": "a: b # c"}),
+            json!([{"k": "v", "l": [1, 2]}, [3, [4]], "x", {}]),
+            json!({"multi": "line\nbreak", "quote": "\"'", "unicode": "zoë ✓", "empty": ""}),
+            json!("plain"),
+            json!(42),
+        ] {
+            assert_eq!(round_trip(&value), value);
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_round_trips(value in json_value()) {
+            prop_assert_eq!(round_trip(&value), value);
         }
     }
 }

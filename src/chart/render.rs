@@ -88,15 +88,17 @@ impl CompiledChart {
             "Chart": { "Name": chart.name, "Version": chart.version },
             "Capabilities": capabilities,
         });
+        // One Context per chart: `render` would copy the whole values tree for every template.
+        let context = handlebars::Context::from(context);
         for file in chart.templates.keys() {
             let name = template_name(chart, file);
             let rendered = self
                 .registry
-                .render(&name, &context)
+                .render_with_context(&name, &context)
                 .map_err(|e| ChartError::Render { template: name.clone(), message: e.to_string() })?;
             out.extend(parse_documents(&name, &rendered)?);
         }
-        let values = &context["Values"];
+        let values = &context.data()["Values"];
         for sub in &chart.subcharts {
             let condition = chart.dependencies.iter().find(|d| d.name == sub.name).and_then(|d| d.condition.as_deref());
             // As in Helm, a condition whose path is not in the values leaves the subchart enabled.

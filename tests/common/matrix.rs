@@ -1,3 +1,5 @@
+#![allow(dead_code)] // each test binary uses a different part of the matrix
+
 //! The render matrix of the module chart: each case is a set of overrides a user would write.
 //! Shared by the golden, nats-server and dry-run tests and by the benchmark.
 
