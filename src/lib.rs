@@ -1,4 +1,7 @@
 //! eventing-manager: a Kyma lifecycle module manager for Eventing and NATS.
 
 pub mod api;
+pub mod apply;
 pub mod chart;
+pub mod controllers;
+pub mod telemetry;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use eventing_manager::{api, chart};
+use eventing_manager::{api, chart, controllers, telemetry};
 
 /// Kyma lifecycle module manager for Eventing and NATS.
 #[derive(Parser)]
@@ -22,8 +22,26 @@ enum Command {
     },
     /// Render a chart like `helm template` (the bundled module chart when CHART_DIR is not given).
     Template(TemplateArgs),
+    /// Run the controllers against the cluster in KUBECONFIG (or the in-cluster config).
+    Run(RunArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Namespace the manager runs in (holds the key its generated credentials derive from).
+    #[arg(long, env = "EVENTING_MANAGER_NAMESPACE", default_value = "kyma-system")]
+    manager_namespace: String,
+    /// Seconds between safety-net reconciles of an unchanged object.
+    #[arg(long, env = "EVENTING_MANAGER_RESYNC_SECONDS", default_value_t = 300)]
+    resync_seconds: u64,
+    /// Log format: json in a cluster, text elsewhere, unless chosen.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "auto")]
+    log_format: telemetry::LogFormat,
+    /// Log filter (`info`, `debug`, `eventing_manager=debug,kube=info`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    log_level: String,
 }
 
 #[derive(clap::Args)]
@@ -53,6 +71,7 @@ fn main() -> ExitCode {
         Command::Crd { dir: None } => api::crds_yaml().map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
         Command::Crd { dir: Some(dir) } => write_crds(&dir),
         Command::Template(args) => template(&args).map(|yaml| print!("{yaml}")),
+        Command::Run(args) => run(args),
         Command::Version => {
             println!("eventing-manager {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -64,6 +83,43 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    telemetry::init(args.log_format, &args.log_level);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let client = kube::Client::try_default().await.map_err(|e| format!("cannot reach the cluster: {e}"))?;
+        let config = controllers::Config {
+            manager_namespace: args.manager_namespace,
+            resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
+        };
+        controllers::run(client, config, shutdown_signal()).await.map_err(|e| e.to_string())
+    })
+}
+
+/// Completes on SIGTERM or SIGINT: the controllers stop taking work and finish what runs.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutdown requested: finishing running reconciles");
+        let _ = tx.send(());
+    });
+    async move {
+        let _ = rx.await;
     }
 }
 

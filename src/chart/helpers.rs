@@ -246,12 +246,20 @@ fn fullname(h: &Helper<'_>, _: &Handlebars<'_>, ctx: &Context) -> Result<Value, 
             root.pointer("/Values/fullnameOverride").and_then(Value::as_str).filter(|s| !s.is_empty()),
         ),
     };
-    let name = match override_name {
-        Some(name) => name.to_owned(),
-        None if release.contains(&chart) => release.to_owned(),
-        None => format!("{release}-{chart}"),
-    };
-    Ok(Value::String(name.chars().take(63).collect::<String>().trim_end_matches('-').to_owned()))
+    Ok(Value::String(match override_name {
+        Some(name) => truncate_name(name),
+        None => fullname_of(release, &chart),
+    }))
+}
+
+/// Helm's naming rule without an override: the release name when it contains the chart name,
+/// else `RELEASE-CHART`, at most 63 characters.
+pub fn fullname_of(release: &str, chart: &str) -> String {
+    if release.contains(chart) { truncate_name(release) } else { truncate_name(&format!("{release}-{chart}")) }
+}
+
+fn truncate_name(name: &str) -> String {
+    name.chars().take(63).collect::<String>().trim_end_matches('-').to_owned()
 }
 
 /// `dict "k1" v1 "k2" v2 ...`: a map (a missing value is left out).

@@ -127,6 +127,30 @@ impl Chart {
     }
 }
 
+impl Chart {
+    /// Every `apiVersion`/`kind` the chart and its subcharts can render (read from the templates'
+    /// top-level lines), so that prune knows which kinds to look at even when a subchart is off.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        let mut kinds = std::collections::BTreeSet::new();
+        for text in self.templates.values() {
+            let mut api_version = None;
+            for line in text.lines() {
+                if let Some(value) = line.strip_prefix("apiVersion:") {
+                    api_version = Some(value.trim().to_owned());
+                } else if let Some(kind) = line.strip_prefix("kind:")
+                    && let Some(api_version) = api_version.take()
+                {
+                    kinds.insert((api_version, kind.trim().to_owned()));
+                }
+            }
+        }
+        for sub in &self.subcharts {
+            kinds.extend(sub.kinds());
+        }
+        kinds.into_iter().collect()
+    }
+}
+
 fn read_dir_into(root: &Path, dir: &Path, files: &mut Files) -> Result<(), ChartError> {
     let read_error = |source| ChartError::Read { path: dir.to_path_buf(), source };
     for entry in std::fs::read_dir(dir).map_err(read_error)? {

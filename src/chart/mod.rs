@@ -11,6 +11,7 @@ mod render;
 pub mod values;
 
 pub use error::ChartError;
+pub use helpers::{fullname_of as helpers_fullname, quantity_bytes};
 pub use load::{Chart, Dependency};
 pub use manifest::{Manifest, apply_order, to_yaml_stream};
 pub use render::{CompiledChart, Release, render};

@@ -226,6 +226,19 @@ mod tests {
     }
 
     #[test]
+    fn chart_kinds_cover_every_rendered_kind() {
+        let kinds = crate::chart::bundled().expect("bundled").kinds();
+        for expected in [
+            ("apps/v1", "StatefulSet"),
+            ("v1", "ConfigMap"),
+            ("networking.istio.io/v1", "DestinationRule"),
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ] {
+            assert!(kinds.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} in {kinds:?}");
+        }
+    }
+
+    #[test]
     fn the_bundled_chart_renders_with_defaults() {
         let manifests =
             render(&crate::chart::bundled().expect("bundled chart"), &json!({}), &release(), &[]).expect("renders");

@@ -1,0 +1,12 @@
+/// Errors of the apply stage, naming the object and the step.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("discovering {api_version} {kind}: {source}")]
+    Discovery { api_version: String, kind: String, source: kube::Error },
+    #[error("applying {object}: {source}")]
+    Apply { object: String, source: kube::Error },
+    #[error("reading {object}: {source}")]
+    Read { object: String, source: kube::Error },
+    #[error("pruning {object}: {source}")]
+    Prune { object: String, source: kube::Error },
+}

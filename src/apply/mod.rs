@@ -1,0 +1,124 @@
+//! Applying a release: stamp rendered objects with owner and inventory, server-side apply what
+//! drifted, prune what carries our inventory labels but was not rendered, and judge rollouts.
+
+mod drift;
+mod error;
+mod inventory;
+mod live;
+mod readiness;
+mod resolve;
+
+pub use drift::contains;
+pub use error::ApplyError;
+pub use inventory::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGER_NAME, Owner};
+pub use live::LiveObjects;
+pub use readiness::{Rollout, deployment_rollout, statefulset_rollout};
+pub use resolve::{Resolved, Resolver};
+
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::{Api, Client};
+
+use crate::chart::Manifest;
+
+/// What one apply round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub applied: usize,
+    pub unchanged: usize,
+    /// Kinds the cluster does not serve (skipped; the chart renders them only when served).
+    pub unserved: Vec<String>,
+}
+
+/// Server-side apply with one field manager, for the objects of one release.
+#[derive(Clone)]
+pub struct Applier {
+    client: Client,
+    resolver: Resolver,
+    live: LiveObjects,
+}
+
+impl Applier {
+    pub fn new(client: Client, live: LiveObjects) -> Self {
+        Self { resolver: Resolver::new(client.clone()), client, live }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn live(&self) -> &LiveObjects {
+        &self.live
+    }
+
+    /// Applies the manifests in order; objects whose live state already holds every rendered
+    /// field are not written (an unchanged release makes no API writes).
+    pub async fn apply(&self, manifests: &[Manifest]) -> Result<ApplyReport, ApplyError> {
+        let mut report = ApplyReport::default();
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        for manifest in manifests {
+            let Some(resolved) = self.resolver.resolve(manifest.api_version(), manifest.kind()).await? else {
+                report.unserved.push(format!("{}/{}", manifest.api_version(), manifest.kind()));
+                continue;
+            };
+            let namespace = manifest.namespace();
+            if let Some(live) = self.live.get(&self.client, &resolved, namespace, manifest.name()).await?
+                && contains(&live, &manifest.object)
+            {
+                report.unchanged += 1;
+                continue;
+            }
+            let api = resolved.api(&self.client, namespace);
+            match api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object)).await {
+                Ok(_) => report.applied += 1,
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    // The kind went away between discovery and apply (a CRD was removed).
+                    self.resolver.forget(manifest.api_version(), manifest.kind());
+                    report.unserved.push(format!("{}/{}", manifest.api_version(), manifest.kind()));
+                }
+                Err(source) => return Err(ApplyError::Apply { object: describe(manifest), source }),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes every object of `kinds` labelled as owned by `owner` that is not in `keep`.
+    /// Returns how many deletions were issued.
+    pub async fn prune(
+        &self,
+        owner: &Owner,
+        kinds: &[(String, String)],
+        keep: &[Manifest],
+    ) -> Result<usize, ApplyError> {
+        let mut deleted = 0;
+        for (api_version, kind) in kinds {
+            let Some(resolved) = self.resolver.resolve(api_version, kind).await? else { continue };
+            for (namespace, name) in self.live.list_owned(&self.client, &resolved, owner).await? {
+                let kept = keep.iter().any(|m| {
+                    m.kind() == kind
+                        && m.name() == name
+                        && m.namespace().unwrap_or_default() == namespace.as_deref().unwrap_or_default()
+                });
+                if kept {
+                    continue;
+                }
+                let api: Api<DynamicObject> = resolved.api(&self.client, namespace.as_deref());
+                match api.delete(&name, &DeleteParams::background()).await {
+                    Ok(_) => deleted += 1,
+                    Err(kube::Error::Api(status)) if status.code == 404 => {}
+                    Err(source) => return Err(ApplyError::Prune { object: format!("{kind} {name}"), source }),
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+fn describe(manifest: &Manifest) -> String {
+    format!(
+        "{} {}/{} (from {})",
+        manifest.kind(),
+        manifest.namespace().unwrap_or("-"),
+        manifest.name(),
+        manifest.source
+    )
+}

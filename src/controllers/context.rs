@@ -1,0 +1,93 @@
+//! What every reconcile shares: the client, the applier with its caches, the compiled charts and
+//! the manager's configuration.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::runtime::reflector::Store;
+
+use crate::apply::Applier;
+use crate::chart::{self, ChartError, CompiledChart};
+
+/// The manager's settings (from flags and environment).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Namespace the manager runs in; holds the key its generated credentials derive from.
+    pub manager_namespace: String,
+    /// Requeue after a successful reconcile: the safety net for missed events.
+    pub resync: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { manager_namespace: "kyma-system".into(), resync: Duration::from_secs(300) }
+    }
+}
+
+/// APIs the charts test with `hasApiVersion`, and the CRD that serves each.
+pub const OPTIONAL_APIS: &[(&str, &str)] = &[("networking.istio.io/v1", "destinationrules.networking.istio.io")];
+
+pub struct Context {
+    pub client: Client,
+    pub applier: Applier,
+    pub config: Config,
+    pub nats_chart: CompiledChart,
+    pub nats_kinds: Vec<(String, String)>,
+    /// The CRDs of [`OPTIONAL_APIS`], watched so that installing Istio renders DestinationRules.
+    pub optional_crds: Store<CustomResourceDefinition>,
+    pub(super) master_key: tokio::sync::OnceCell<Vec<u8>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        applier: Applier,
+        config: Config,
+        optional_crds: Store<CustomResourceDefinition>,
+    ) -> Result<Self, ChartError> {
+        let nats = chart::bundled_nats()?;
+        let nats_kinds = nats.kinds();
+        Ok(Self {
+            client,
+            applier,
+            config,
+            nats_chart: nats.compile()?,
+            nats_kinds,
+            optional_crds,
+            master_key: tokio::sync::OnceCell::new(),
+            failures: Mutex::default(),
+        })
+    }
+
+    /// `Capabilities.APIVersions` of the optional APIs the cluster serves now.
+    pub fn api_versions(&self) -> Vec<String> {
+        OPTIONAL_APIS
+            .iter()
+            .filter(|(api_version, crd)| {
+                let (_, version) = api_version.rsplit_once('/').unwrap_or_default();
+                self.optional_crds.state().iter().any(|c| {
+                    c.metadata.name.as_deref() == Some(*crd)
+                        && c.metadata.deletion_timestamp.is_none()
+                        && c.spec.versions.iter().any(|v| v.name == version && v.served)
+                })
+            })
+            .map(|(api_version, _)| (*api_version).to_owned())
+            .collect()
+    }
+
+    /// The delay before retrying a failed object: doubling from 1 s up to 5 minutes.
+    pub fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let count = failures.entry(key.to_owned()).or_default();
+        *count = count.saturating_add(1);
+        Duration::from_secs(1u64 << (*count - 1).min(8)).min(Duration::from_secs(300))
+    }
+
+    pub fn reset_backoff(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}

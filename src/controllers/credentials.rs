@@ -1,0 +1,112 @@
+//! Generated credentials. The manager keeps one random key (made once with the OS's cryptographic
+//! generator, in a Secret of its own namespace); each cluster's password is derived from it and the
+//! cluster's UID, so a deleted credentials Secret is restored with the same password.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use hmac::{KeyInit, Mac};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+
+use super::{Context, ReconcileError};
+use crate::apply::Owner;
+
+pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
+
+async fn master_key(client: &Client, namespace: &str) -> Result<Vec<u8>, ReconcileError> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let object = || format!("Secret {namespace}/{MASTER_KEY_SECRET}");
+    let read = |secret: Secret| secret.data.and_then(|d| d.get("key").map(|k| k.0.clone())).filter(|k| k.len() >= 32);
+    if let Some(key) = secrets
+        .get_opt(MASTER_KEY_SECRET)
+        .await
+        .map_err(|source| ReconcileError::Prepare { object: object(), source })?
+        .and_then(read)
+    {
+        return Ok(key);
+    }
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|e| ReconcileError::Invalid(format!("the operating system's random generator failed: {e}")))?;
+    let secret = Secret {
+        metadata: ObjectMeta { name: Some(MASTER_KEY_SECRET.into()), ..ObjectMeta::default() },
+        data: Some(BTreeMap::from([("key".to_owned(), ByteString(key.clone()))])),
+        ..Secret::default()
+    };
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(key),
+        // Another replica made it first: use theirs.
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let existing = secrets
+                .get(MASTER_KEY_SECRET)
+                .await
+                .map_err(|source| ReconcileError::Prepare { object: object(), source })?;
+            read(existing).ok_or_else(|| ReconcileError::Invalid(format!("{} has no 32-byte key", object())))
+        }
+        Err(source) => Err(ReconcileError::Prepare { object: object(), source }),
+    }
+}
+
+/// A password for `purpose` of the cluster with `uid`: HMAC-SHA256 of the master key.
+pub fn derive(key: &[u8], uid: &str, purpose: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(b"/");
+    mac.update(uid.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Makes sure the Secret `name` with `key: password for purpose` exists; an existing Secret is never
+/// changed. The password is never logged.
+pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose: &str) -> Result<(), ReconcileError> {
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+    let object = || format!("Secret {}/{name}", owner.namespace);
+    let cached = ctx.applier.live().secrets.as_ref().is_some_and(|store| {
+        store.get(&kube::runtime::reflector::ObjectRef::new(name).within(&owner.namespace)).is_some()
+    });
+    if cached
+        || secrets.get_opt(name).await.map_err(|source| ReconcileError::Prepare { object: object(), source })?.is_some()
+    {
+        return Ok(());
+    }
+    let master = ctx.master_key.get_or_try_init(|| master_key(&ctx.client, &ctx.config.manager_namespace)).await?;
+    let password = derive(master, &owner.uid, purpose);
+    let mut labels = owner.labels();
+    labels.insert("app.kubernetes.io/component".into(), "credentials".into());
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(owner.namespace.clone()),
+            labels: Some(labels),
+            owner_references: Some(vec![owner.owner_reference()]),
+            ..ObjectMeta::default()
+        },
+        data: Some(BTreeMap::from([(key.to_owned(), ByteString(password.into_bytes()))])),
+        ..Secret::default()
+    };
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => {
+            tracing::info!(secret = name, "created credentials");
+            Ok(())
+        }
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(source) => Err(ReconcileError::Prepare { object: object(), source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derive;
+
+    #[test]
+    fn derived_passwords_are_stable_and_distinct() {
+        let key = [7u8; 32];
+        assert_eq!(derive(&key, "uid-1", "nats-admin"), derive(&key, "uid-1", "nats-admin"));
+        assert_ne!(derive(&key, "uid-1", "nats-admin"), derive(&key, "uid-2", "nats-admin"));
+        assert_ne!(derive(&key, "uid-1", "nats-admin"), derive(&[8u8; 32], "uid-1", "nats-admin"));
+        assert_eq!(derive(&key, "uid-1", "nats-admin").len(), 43);
+    }
+}

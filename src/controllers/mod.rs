@@ -1,0 +1,13 @@
+//! The controllers: one shared reconcile pipeline ([`pipeline`]) and one module per kind.
+
+mod conditions;
+mod context;
+mod credentials;
+mod error;
+pub mod nats;
+pub mod pipeline;
+mod run;
+
+pub use context::{Config, Context};
+pub use error::ReconcileError;
+pub use run::run;

@@ -1,0 +1,415 @@
+//! The NATS controller: a `NATS` CR is one release of `module-chart/charts/nats`.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, Secret};
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use serde_json::{Value, json};
+
+use super::conditions::Decided;
+use super::credentials;
+use super::pipeline::{Assessment, Module, Prepared};
+use super::{Context, ReconcileError};
+use crate::api::State;
+use crate::api::nats::{Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, ServiceType};
+use crate::apply::{Owner, Rollout, statefulset_rollout};
+use crate::chart::helpers_fullname;
+use crate::chart::{CompiledChart, Release, quantity_bytes};
+
+pub const FINALIZER: &str = "nats.operator.kyma-project.io/finalizer";
+const ADMIN_PASSWORD_KEY: &str = "admin-password";
+
+/// Names of what a NATS CR renders (Helm's rule: `eu` → `eu-nats`, `eventing-nats` stays).
+pub fn fullname(cr_name: &str) -> String {
+    helpers_fullname(cr_name, "nats")
+}
+
+fn credentials_secret(cr_name: &str) -> String {
+    format!("{}-secret", fullname(cr_name))
+}
+
+/// The chart values a NATS spec sets (a pure function; the README's table documents it).
+pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
+    let file = &spec.jet_stream.file_storage;
+    let leaf = &spec.leaf_nodes;
+    let node_ports = spec.service.node_ports.as_ref();
+    let mut values = json!({
+        "cluster": {
+            "size": spec.cluster.size,
+            "name": spec.cluster.name.clone().unwrap_or_else(|| name.to_owned()),
+            "routes": spec.cluster.routes,
+        },
+        "jetStream": {
+            "memStorage": {"enabled": spec.jet_stream.mem_storage.enabled, "size": spec.jet_stream.mem_storage.size},
+            "fileStorage": {
+                "enabled": file.enabled,
+                "storageClassName": file.storage_class_name.clone().unwrap_or_default(),
+                "size": file.size,
+            },
+        },
+        "leafNodes": {
+            "enabled": leaf.enabled,
+            "port": leaf.port,
+            "authorization": match &leaf.authorization {
+                Some(auth) => json!({"enabled": true, "user": auth.user, "passwordSecret": {"name": auth.password.name, "key": auth.password.key}}),
+                None => json!({"enabled": false}),
+            },
+            "remotes": leaf.remotes.iter().map(|remote| match &remote.credentials {
+                Some(creds) => json!({"urls": remote.urls, "credentialsSecret": {"name": creds.name, "key": creds.key}}),
+                None => json!({"urls": remote.urls}),
+            }).collect::<Vec<_>>(),
+        },
+        "auth": {"secretName": credentials_secret(name)},
+        "service": {
+            "type": match spec.service.kind { ServiceType::ClusterIP => "ClusterIP", ServiceType::NodePort => "NodePort" },
+            "nodePorts": {
+                "client": node_ports.and_then(|p| p.client),
+                "leafNodes": node_ports.and_then(|p| p.leaf_nodes),
+            },
+        },
+        "logging": {"debug": spec.logging.debug, "trace": spec.logging.trace},
+        "labels": spec.labels,
+        "annotations": spec.annotations,
+    });
+    if let Some(resources) = &spec.resources {
+        values["resources"] = json!(resources);
+    }
+    values
+}
+
+/// Names of the Secrets a spec refers to (they must exist before anything is applied).
+pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    if let Some(auth) = &spec.leaf_nodes.authorization
+        && spec.leaf_nodes.enabled
+    {
+        names.insert(auth.password.name.clone());
+    }
+    names.extend(spec.leaf_nodes.remotes.iter().filter_map(|r| r.credentials.as_ref().map(|c| c.name.clone())));
+    names
+}
+
+fn statefulset<'a>(ctx: &'a Context, namespace: &str, name: &str) -> Option<std::sync::Arc<StatefulSet>> {
+    ctx.applier.live().statefulsets.as_ref()?.get(&ObjectRef::new(name).within(namespace))
+}
+
+fn kube_error(step: &'static str, object: String) -> impl FnOnce(kube::Error) -> ReconcileError {
+    move |source| ReconcileError::Kube { step, object, source }
+}
+
+impl Module for Nats {
+    const CONTROLLER: &'static str = "nats";
+    const FINALIZER: &'static str = FINALIZER;
+
+    fn chart(ctx: &Context) -> &CompiledChart {
+        &ctx.nats_chart
+    }
+
+    fn kinds(ctx: &Context) -> &[(String, String)] {
+        &ctx.nats_kinds
+    }
+
+    async fn prepare(&self, ctx: &Context, owner: &Owner) -> Result<Prepared, ReconcileError> {
+        let namespace = owner.namespace.clone();
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+        let mut missing = Vec::new();
+        for name in referenced_secrets(&self.spec) {
+            if secrets
+                .get_metadata_opt(&name)
+                .await
+                .map_err(kube_error("reading referenced Secret", format!("{namespace}/{name}")))?
+                .is_none()
+            {
+                missing.push(format!("{namespace}/{name}"));
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ReconcileError::Invalid(format!("referenced Secret {} does not exist", missing.join(", "))));
+        }
+        credentials::ensure(ctx, owner, &credentials_secret(&owner.name), ADMIN_PASSWORD_KEY, "nats-admin").await?;
+
+        let mut overrides = overrides(&owner.name, &self.spec);
+        // Claim templates of an existing StatefulSet cannot change: keep its size, grow the claims.
+        if let Some(existing) = statefulset(ctx, &namespace, &fullname(&owner.name)) {
+            let template_size = existing
+                .spec
+                .volume_claim_templates
+                .as_ref()
+                .and_then(|t| t.first())
+                .and_then(|t| t.spec.as_ref()?.resources.as_ref()?.requests.as_ref()?.get("storage").cloned());
+            if let Some(size) = template_size {
+                overrides["jetStream"]["fileStorage"]["claimTemplateSize"] = json!(size.0);
+            }
+        }
+        Ok(Prepared { release: Release { name: owner.name.clone(), namespace }, overrides, warnings: Vec::new() })
+    }
+
+    async fn after_apply(&self, ctx: &Context, owner: &Owner, _: &Prepared) -> Result<Vec<String>, ReconcileError> {
+        let file = &self.spec.jet_stream.file_storage;
+        if !file.enabled {
+            return Ok(Vec::new());
+        }
+        let Some(wanted) = quantity_bytes(&file.size) else { return Ok(Vec::new()) };
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+        let selector = format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={}", owner.name);
+        let list = claims
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(kube_error("listing volume claims", owner.namespace.clone()))?;
+        let mut warnings = Vec::new();
+        for claim in list {
+            let spec = claim.spec.as_ref();
+            let requested = spec
+                .and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage"))
+                .map(|q| q.0.clone())
+                .unwrap_or_default();
+            if quantity_bytes(&requested).is_none_or(|have| have >= wanted) {
+                continue;
+            }
+            let class_name = spec.and_then(|s| s.storage_class_name.clone()).unwrap_or_default();
+            let class = Api::<StorageClass>::all(ctx.client.clone())
+                .get_opt(&class_name)
+                .await
+                .map_err(kube_error("reading StorageClass", class_name.clone()))?;
+            if class.as_ref().and_then(|c| c.allow_volume_expansion) != Some(true) {
+                warnings.push(format!(
+                    "StorageClass {class_name:?} does not allow volume expansion: volume claim {} stays at {requested} (spec asks for {})",
+                    claim.name_any(),
+                    file.size
+                ));
+                continue;
+            }
+            tracing::info!(claim = %claim.name_any(), from = %requested, to = %file.size, "expanding JetStream volume");
+            let patch = json!({"spec": {"resources": {"requests": {"storage": file.size}}}});
+            claims
+                .patch(&claim.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(kube_error("expanding volume claim", claim.name_any()))?;
+        }
+        Ok(warnings)
+    }
+
+    async fn assess(
+        &self,
+        ctx: &Context,
+        prepared: &Prepared,
+        warnings: &[String],
+    ) -> Result<Assessment, ReconcileError> {
+        let namespace = &prepared.release.namespace;
+        let name = fullname(&prepared.release.name);
+        let rollout = match statefulset(ctx, namespace, &name) {
+            Some(sts) => statefulset_rollout(&sts),
+            None => Rollout::InProgress("waiting for the StatefulSet to appear".into()),
+        };
+        let mut warnings = warnings.to_vec();
+        if rollout == Rollout::Complete
+            && let Some(warning) =
+                zone_spread_warning(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await?
+        {
+            warnings.push(warning);
+        }
+        let (state, conditions) = match (&rollout, warnings.is_empty()) {
+            (Rollout::InProgress(message), _) => (
+                State::Processing,
+                vec![
+                    Decided::new("StatefulSetReady", false, "RollingOut", message.clone()),
+                    Decided::new("Available", false, "RollingOut", format!("NATS is rolling out: {message}")),
+                ],
+            ),
+            (Rollout::Complete, true) => (
+                State::Ready,
+                vec![
+                    Decided::new("StatefulSetReady", true, "RolledOut", "every replica is updated and ready"),
+                    Decided::new("Available", true, "Available", "NATS is available"),
+                ],
+            ),
+            (Rollout::Complete, false) => (
+                State::Warning,
+                vec![
+                    Decided::new("StatefulSetReady", true, "RolledOut", "every replica is updated and ready"),
+                    Decided::new("Available", true, "NeedsAttention", warnings.join("; ")),
+                ],
+            ),
+        };
+        let mut conditions = conditions;
+        conditions.push(Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"));
+        Ok(Assessment { state, conditions })
+    }
+
+    fn failed(&self, error: &ReconcileError) -> Vec<Decided> {
+        vec![
+            Decided::new("StatefulSetReady", false, error.reason(), error.to_string()),
+            Decided::new("Available", false, error.reason(), error.to_string()),
+            Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"),
+        ]
+    }
+
+    fn deleting(&self) -> Vec<Decided> {
+        vec![
+            Decided::new("StatefulSetReady", false, "Deleting", "the cluster is being deleted"),
+            Decided::new("Available", false, "Deleting", "the cluster is being deleted"),
+            Decided::new("Deleted", false, "Deprovisioning", "deleting every object of the cluster"),
+        ]
+    }
+
+    async fn cleanup(&self, ctx: &Context, owner: &Owner) -> Result<(), ReconcileError> {
+        if self.spec.pvc_retention_policy != PvcRetentionPolicy::Delete {
+            tracing::info!("keeping the JetStream volume claims (pvcRetentionPolicy: Retain)");
+            return Ok(());
+        }
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+        let selector = format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={}", owner.name);
+        let list = claims
+            .list_metadata(&ListParams::default().labels(&selector))
+            .await
+            .map_err(kube_error("listing volume claims", owner.namespace.clone()))?;
+        for claim in list {
+            tracing::info!(claim = %claim.name_any(), "deleting JetStream volume claim (pvcRetentionPolicy: Delete)");
+            match claims.delete(&claim.name_any(), &DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(source) => {
+                    return Err(ReconcileError::Kube {
+                        step: "deleting volume claim",
+                        object: claim.name_any(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn current_conditions(&self) -> Vec<Condition> {
+        self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+    }
+
+    fn current_status(&self) -> Value {
+        self.status.as_ref().map(|s| json!(s)).unwrap_or(Value::Null)
+    }
+
+    fn status(&self, ctx: &Context, state: State, conditions: Vec<Condition>) -> Value {
+        let namespace = self.namespace().unwrap_or_default();
+        let name = fullname(&self.name_any());
+        let ready = statefulset(ctx, &namespace, &name).and_then(|s| s.status.as_ref()?.ready_replicas).unwrap_or(0);
+        json!(NatsStatus {
+            state: Some(state),
+            conditions,
+            observed_generation: self.metadata.generation,
+            url: Some(format!("nats://{name}.{namespace}.svc.cluster.local:4222")),
+            ready_replicas: Some(ready),
+        })
+    }
+}
+
+/// A Warning when the pods run in fewer zones than they could (min of replicas and zones with nodes).
+async fn zone_spread_warning(
+    ctx: &Context,
+    namespace: &str,
+    release: &str,
+    replicas: i32,
+) -> Result<Option<String>, ReconcileError> {
+    let nodes = Api::<Node>::all(ctx.client.clone())
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(kube_error("listing nodes", "nodes".into()))?;
+    let zone_of = |node: &str| {
+        nodes
+            .items
+            .iter()
+            .find(|n| n.name_any() == node)
+            .and_then(|n| n.labels().get("topology.kubernetes.io/zone").cloned())
+    };
+    let all_zones: BTreeSet<String> =
+        nodes.items.iter().filter_map(|n| n.labels().get("topology.kubernetes.io/zone").cloned()).collect();
+    let selector = format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={release}");
+    let pods = Api::<Pod>::namespaced(ctx.client.clone(), namespace)
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(kube_error("listing pods", namespace.into()))?;
+    let used: BTreeSet<String> =
+        pods.items.iter().filter_map(|p| p.spec.as_ref()?.node_name.as_deref().and_then(zone_of)).collect();
+    let possible = all_zones.len().min(usize::try_from(replicas).unwrap_or(0));
+    Ok((used.len() < possible).then(|| {
+        format!("the {replicas} NATS servers run in {} zone(s) although {possible} are available: a zone outage can stop JetStream", used.len())
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(value: Value) -> NatsSpec {
+        serde_json::from_value(value).expect("valid spec")
+    }
+
+    #[test]
+    fn names_follow_the_chart() {
+        assert_eq!(fullname("eu"), "eu-nats");
+        assert_eq!(fullname("eventing-nats"), "eventing-nats");
+        assert_eq!(credentials_secret("eu"), "eu-nats-secret");
+    }
+
+    #[test]
+    fn overrides_map_every_spec_field() {
+        let values = overrides(
+            "edge",
+            &spec(json!({
+                "cluster": {"size": 5, "routes": ["nats://x:6222"]},
+                "jetStream": {"memStorage": {"enabled": false, "size": "2Gi"}, "fileStorage": {"storageClassName": "fast", "size": "10Gi"}},
+                "leafNodes": {"enabled": true, "port": 7000, "authorization": {"user": "u", "password": {"name": "s", "key": "k"}},
+                              "remotes": [{"urls": ["nats-leaf://p:7422"], "credentials": {"name": "c", "key": "edge.creds"}}, {"urls": ["tls://q:7422"]}]},
+                "service": {"type": "NodePort", "nodePorts": {"client": 30001}},
+                "logging": {"debug": true},
+                "labels": {"team": "a"},
+                "resources": {"limits": {"memory": "2Gi"}}
+            })),
+        );
+        assert_eq!(values["cluster"], json!({"size": 5, "name": "edge", "routes": ["nats://x:6222"]}));
+        assert_eq!(values["jetStream"]["memStorage"], json!({"enabled": false, "size": "2Gi"}));
+        assert_eq!(
+            values["jetStream"]["fileStorage"],
+            json!({"enabled": true, "storageClassName": "fast", "size": "10Gi"})
+        );
+        assert_eq!(
+            values["leafNodes"]["authorization"],
+            json!({"enabled": true, "user": "u", "passwordSecret": {"name": "s", "key": "k"}})
+        );
+        assert_eq!(values["leafNodes"]["remotes"][0]["credentialsSecret"], json!({"name": "c", "key": "edge.creds"}));
+        assert!(values["leafNodes"]["remotes"][1].get("credentialsSecret").is_none());
+        assert_eq!(values["service"], json!({"type": "NodePort", "nodePorts": {"client": 30001, "leafNodes": null}}));
+        assert_eq!(values["logging"], json!({"debug": true, "trace": false}));
+        assert_eq!(values["auth"]["secretName"], "edge-nats-secret");
+        assert_eq!(values["resources"]["limits"]["memory"], "2Gi");
+        assert_eq!(values["labels"]["team"], "a");
+    }
+
+    #[test]
+    fn defaults_render_and_the_cluster_name_defaults_to_the_cr_name() {
+        let values = overrides("primary", &spec(json!({})));
+        assert_eq!(values["cluster"]["name"], "primary");
+        assert!(values.get("resources").is_none(), "chart defaults apply");
+        let chart = crate::chart::bundled_nats().expect("chart").compile().expect("compiles");
+        let manifests =
+            chart.render(&values, &Release { name: "primary".into(), namespace: "ns".into() }, &[]).expect("renders");
+        assert!(manifests.iter().any(|m| m.kind() == "StatefulSet" && m.name() == "primary-nats"));
+    }
+
+    #[test]
+    fn referenced_secrets_are_those_the_servers_mount() {
+        let names = referenced_secrets(&spec(
+            json!({"leafNodes": {"enabled": true, "authorization": {"user": "u", "password": {"name": "auth", "key": "k"}},
+            "remotes": [{"urls": ["nats://a:1"], "credentials": {"name": "creds", "key": "k"}}]}}),
+        ));
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["auth", "creds"]);
+        let disabled = referenced_secrets(&spec(
+            json!({"leafNodes": {"enabled": false, "authorization": {"user": "u", "password": {"name": "auth", "key": "k"}}}}),
+        ));
+        assert!(disabled.is_empty(), "authorization of a disabled listener is not used");
+    }
+}

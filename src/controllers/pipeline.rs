@@ -1,0 +1,203 @@
+//! The one reconcile pipeline every controller runs; a [`Module`] supplies what differs:
+//!
+//! finalizer? → prepare (validate, credentials, overrides) → render → stamp → apply → prune →
+//! after-apply (volume growth) → assess (rollout) → status (written only when it changed).
+//! Deletion: state Deleting → prune everything → module cleanup (volume claims) → finalizer removed.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event, finalizer};
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::conditions::{self, Decided};
+use super::{Context, ReconcileError};
+use crate::api::State;
+use crate::apply::Owner;
+use crate::chart::{CompiledChart, Manifest, Release};
+
+/// What `prepare` hands to the render step.
+pub struct Prepared {
+    pub release: Release,
+    pub overrides: Value,
+    /// Things that work but need attention (state Warning).
+    pub warnings: Vec<String>,
+}
+
+/// The state a module reports after apply, with its conditions.
+pub struct Assessment {
+    pub state: State,
+    pub conditions: Vec<Decided>,
+}
+
+/// A kind reconciled through the pipeline.
+pub trait Module:
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// Names the controller in logs and metrics.
+    const CONTROLLER: &'static str;
+    const FINALIZER: &'static str;
+
+    fn chart(ctx: &Context) -> &CompiledChart;
+    /// Every kind the chart can render: what prune looks at.
+    fn kinds(ctx: &Context) -> &[(String, String)];
+    /// Validates what the schema cannot, creates what the chart needs, returns the overrides.
+    fn prepare(&self, ctx: &Context, owner: &Owner) -> impl Future<Output = Result<Prepared, ReconcileError>> + Send;
+    /// Work that follows a successful apply (growing volumes); returns warnings.
+    fn after_apply(
+        &self,
+        ctx: &Context,
+        owner: &Owner,
+        prepared: &Prepared,
+    ) -> impl Future<Output = Result<Vec<String>, ReconcileError>> + Send;
+    /// Rollout state of what was applied.
+    fn assess(
+        &self,
+        ctx: &Context,
+        prepared: &Prepared,
+        warnings: &[String],
+    ) -> impl Future<Output = Result<Assessment, ReconcileError>> + Send;
+    /// The conditions to show when the pipeline failed with `error`.
+    fn failed(&self, error: &ReconcileError) -> Vec<Decided>;
+    /// The conditions to show while deprovisioning.
+    fn deleting(&self) -> Vec<Decided>;
+    /// Deprovisioning beyond the rendered objects (volume claims per retention policy).
+    fn cleanup(&self, ctx: &Context, owner: &Owner) -> impl Future<Output = Result<(), ReconcileError>> + Send;
+    fn current_conditions(&self) -> Vec<Condition>;
+    fn current_status(&self) -> Value;
+    /// The complete status to publish.
+    fn status(&self, ctx: &Context, state: State, conditions: Vec<Condition>) -> Value;
+}
+
+fn key<M: Module>(object: &M) -> String {
+    format!("{}/{}/{}", M::CONTROLLER, object.namespace().unwrap_or_default(), object.name_any())
+}
+
+/// The reconcile function handed to kube's `Controller`: one span per reconcile with a reconcile id.
+pub async fn reconcile<M: Module>(object: Arc<M>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let span = tracing::info_span!(
+        "reconcile",
+        controller = M::CONTROLLER,
+        reconcileID = %uuid::Uuid::new_v4(),
+        namespace = %object.namespace().unwrap_or_default(),
+        name = %object.name_any(),
+    );
+    async move {
+        let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+        finalizer(&api, M::FINALIZER, object, |event| async {
+            match event {
+                Event::Apply(object) => apply(object.as_ref(), &ctx).await,
+                Event::Cleanup(object) => cleanup(object.as_ref(), &ctx).await,
+            }
+        })
+        .await
+        .map_err(|error| ReconcileError::Finalizer(Box::new(error)))
+    }
+    .instrument(span)
+    .await
+}
+
+/// Per-object exponential backoff (kube's runtime has none of its own).
+pub fn error_policy<M: Module>(object: Arc<M>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let delay = ctx.backoff(&key(object.as_ref()));
+    tracing::warn!(
+        controller = M::CONTROLLER,
+        namespace = %object.namespace().unwrap_or_default(),
+        name = %object.name_any(),
+        reason = error.reason(),
+        retry_in_seconds = delay.as_secs(),
+        "reconcile failed: {error}"
+    );
+    Action::requeue(delay)
+}
+
+async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
+    let owner = Owner::of(object);
+    match run_stages(object, ctx, &owner).await {
+        Ok(assessment) => {
+            publish(object, ctx, assessment.state, &assessment.conditions).await?;
+            ctx.reset_backoff(&key(object));
+            tracing::info!(state = %assessment.state, "reconciled");
+            Ok(Action::requeue(ctx.config.resync))
+        }
+        Err(error @ ReconcileError::Invalid(_)) => {
+            // The user must change something: say what, touch nothing else, and look again when it changes.
+            tracing::warn!(reason = error.reason(), "cannot reconcile: {error}");
+            publish(object, ctx, State::Error, &object.failed(&error)).await?;
+            Ok(Action::requeue(Duration::from_secs(60)))
+        }
+        Err(error) => {
+            if let Err(status_error) = publish(object, ctx, State::Error, &object.failed(&error)).await {
+                tracing::warn!("could not report the failure in the status: {status_error}");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn run_stages<M: Module>(object: &M, ctx: &Context, owner: &Owner) -> Result<Assessment, ReconcileError> {
+    let prepared = object.prepare(ctx, owner).await?;
+    let mut rendered: Vec<Manifest> =
+        M::chart(ctx).render(&prepared.overrides, &prepared.release, &ctx.api_versions())?;
+    for manifest in &mut rendered {
+        owner.stamp(manifest);
+    }
+    let report = ctx.applier.apply(&rendered).await?;
+    let pruned = ctx.applier.prune(owner, M::kinds(ctx), &rendered).await?;
+    tracing::info!(
+        applied = report.applied,
+        unchanged = report.unchanged,
+        pruned,
+        step = "apply",
+        "applied the release"
+    );
+    let mut warnings = prepared.warnings.clone();
+    warnings.extend(object.after_apply(ctx, owner, &prepared).await?);
+    object.assess(ctx, &prepared, &warnings).await
+}
+
+async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
+    let owner = Owner::of(object);
+    if let Err(error) = publish(object, ctx, State::Deleting, &object.deleting()).await {
+        tracing::debug!("could not publish Deleting: {error}");
+    }
+    let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[]).await?;
+    object.cleanup(ctx, &owner).await?;
+    tracing::info!(pruned, step = "cleanup", "deprovisioned");
+    ctx.reset_backoff(&key(object));
+    Ok(Action::await_change())
+}
+
+/// Writes the status through the status subresource, only when it differs from the current one.
+async fn publish<M: Module>(
+    object: &M,
+    ctx: &Context,
+    state: State,
+    decided: &[Decided],
+) -> Result<(), ReconcileError> {
+    let conditions = conditions::merge(&object.current_conditions(), decided, object.meta().generation);
+    let desired = object.status(ctx, state, conditions);
+    if desired == object.current_status() {
+        return Ok(());
+    }
+    let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    api.patch_status(&object.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": desired })))
+        .await
+        .map_err(|source| ReconcileError::Status { object: key(object), source })?;
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Wiring: reflectors for every kind we render (shared by the controllers), the controllers on
+//! kube's runtime, and a graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::{FutureExt, StreamExt, future};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{self, ObjectRef, ReflectHandle};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use super::context::OPTIONAL_APIS;
+use super::pipeline::{error_policy, reconcile};
+use super::{Config, Context, nats};
+use crate::api::Nats;
+use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, MANAGER_NAME};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "the CRD {0} is not installed or not established: install config/crd (`eventing-manager crd | kubectl apply -f -`)"
+    )]
+    MissingCrd(String),
+    #[error("checking the CRDs: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("loading the bundled chart: {0}")]
+    Chart(#[from] crate::chart::ChartError),
+}
+
+/// A reflector whose store and event stream the controllers share; the returned future drives it.
+fn shared_reflector<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (reflector::Store<K>, ReflectHandle<K>, impl Future<Output = ()> + Send)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store_shared(1024);
+    let subscriber = writer.subscribe().expect("a shared store can be subscribed to");
+    let driver = reflector::reflector(writer, watcher(api, config))
+        .default_backoff()
+        .touched_objects()
+        .for_each(|_| future::ready(()));
+    (reader, subscriber, driver)
+}
+
+async fn check_crds(client: &Client) -> Result<(), RunError> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in crate::api::crds() {
+        let name = crd.name_any();
+        let established = crds
+            .get_opt(&name)
+            .await?
+            .and_then(|c| c.status)
+            .and_then(|s| s.conditions)
+            .is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+        if !established {
+            return Err(RunError::MissingCrd(name));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the controllers until `shutdown` completes, then lets running reconciles finish.
+pub async fn run(
+    client: Client,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), RunError> {
+    check_crds(&client).await?;
+    let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER_NAME}"));
+    let mut drivers = Vec::new();
+    macro_rules! owned {
+        ($kind:ty) => {{
+            let (store, handle, driver) = shared_reflector(Api::<$kind>::all(client.clone()), ours.clone());
+            drivers.push(driver.boxed());
+            (store, handle)
+        }};
+    }
+    let (statefulsets, statefulset_events) = owned!(StatefulSet);
+    let (deployments, _deployment_events) = owned!(Deployment);
+    let (config_maps, config_map_events) = owned!(ConfigMap);
+    let (services, service_events) = owned!(Service);
+    let (service_accounts, service_account_events) = owned!(ServiceAccount);
+    let (secrets, secret_events) = owned!(Secret);
+    let (disruption_budgets, disruption_budget_events) = owned!(PodDisruptionBudget);
+    let (autoscalers, _autoscaler_events) = owned!(HorizontalPodAutoscaler);
+    let optional_names = OPTIONAL_APIS.iter().map(|(_, crd)| format!("metadata.name={crd}")).collect::<Vec<_>>();
+    let (optional_crds, optional_crd_events, crd_driver) = shared_reflector(
+        Api::<CustomResourceDefinition>::all(client.clone()),
+        watcher::Config::default().fields(optional_names.first().map(String::as_str).unwrap_or_default()),
+    );
+    drivers.push(crd_driver.boxed());
+
+    let live = LiveObjects {
+        statefulsets: Some(statefulsets),
+        deployments: Some(deployments),
+        config_maps: Some(config_maps),
+        services: Some(services),
+        service_accounts: Some(service_accounts),
+        secrets: Some(secrets),
+        disruption_budgets: Some(disruption_budgets),
+        autoscalers: Some(autoscalers),
+    };
+    let ctx = Arc::new(Context::new(client.clone(), Applier::new(client.clone(), live), config, optional_crds)?);
+
+    let controller = Controller::new(Api::<Nats>::all(client.clone()), watcher::Config::default());
+    let nats_store = controller.store();
+    let all_nats = {
+        let store = nats_store.clone();
+        move |_: Arc<CustomResourceDefinition>| {
+            store.state().iter().map(|n| ObjectRef::from_obj(n.as_ref())).collect::<Vec<_>>()
+        }
+    };
+    // A user's Secret that a NATS CR refers to (leaf node credentials) re-triggers that CR when it comes or goes.
+    let referring = {
+        let store = nats_store.clone();
+        move |secret: PartialObjectMeta<Secret>| {
+            let namespace = secret.namespace();
+            let name = secret.name_any();
+            store
+                .state()
+                .iter()
+                .filter(|n| n.namespace() == namespace && nats::referenced_secrets(&n.spec).contains(&name))
+                .map(|n| ObjectRef::from_obj(n.as_ref()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let user_secrets = watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .touched_objects();
+
+    let nats_controller = controller
+        .owns_shared_stream(statefulset_events)
+        .owns_shared_stream(config_map_events)
+        .owns_shared_stream(service_events)
+        .owns_shared_stream(service_account_events)
+        .owns_shared_stream(secret_events)
+        .owns_shared_stream(disruption_budget_events)
+        .watches_shared_stream(optional_crd_events, all_nats)
+        .watches_stream(user_secrets, referring)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<Nats>, error_policy::<Nats>, ctx)
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!("controller: {error}");
+            }
+            future::ready(())
+        });
+
+    tracing::info!("controllers started");
+    // The reflector drivers run until the controller has shut down.
+    let drivers = future::join_all(drivers);
+    tokio::select! {
+        () = nats_controller => {},
+        _ = drivers => {},
+    }
+    tracing::info!("controllers stopped");
+    Ok(())
+}
