@@ -94,7 +94,7 @@ pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
     names
 }
 
-fn statefulset<'a>(ctx: &'a Context, namespace: &str, name: &str) -> Option<std::sync::Arc<StatefulSet>> {
+fn statefulset(ctx: &Context, namespace: &str, name: &str) -> Option<std::sync::Arc<StatefulSet>> {
     ctx.applier.live().statefulsets.as_ref()?.get(&ObjectRef::new(name).within(namespace))
 }
 
