@@ -157,3 +157,35 @@ pub async fn apply_manifest(
         .await
         .map_err(|e| format!("{} {} from {}: {e}", manifest.kind(), manifest.name(), manifest.source))
 }
+
+/// Runs the manager's controllers in this test process, once, on a runtime of their own (each
+/// `#[tokio::test]` has its own runtime, which ends with the test). Tests use their own namespaces.
+pub fn start_manager() {
+    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    STARTED.get_or_init(|| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let client = client_with_crds().await;
+                let namespaces: Api<Namespace> = Api::all(client.clone());
+                let mut manager_ns = Namespace::default();
+                manager_ns.metadata.name = Some(MANAGER_NAMESPACE.into());
+                let _ = namespaces.create(&PostParams::default(), &manager_ns).await;
+                let config = eventing_manager::controllers::Config {
+                    manager_namespace: MANAGER_NAMESPACE.into(),
+                    ..Default::default()
+                };
+                let _ = ready_tx.send(());
+                if let Err(error) = eventing_manager::controllers::run(client, config, std::future::pending()).await {
+                    panic!("the manager stopped: {error}");
+                }
+            });
+        });
+        ready_rx.recv().expect("manager thread started");
+    });
+}
+
+/// Where the test manager keeps its credentials key.
+pub const MANAGER_NAMESPACE: &str = "eventing-manager-tests";
