@@ -45,8 +45,8 @@ test: ## Unit and integration tests; starts the control plane when none runs and
 	hack/test.sh
 
 .PHONY: bench
-bench: ## Benchmarks (criterion): chart render speed.
-	cargo bench --bench render
+bench: ## Benchmarks: chart render speed (criterion) and controller figures on the local control plane.
+	hack/bench.sh
 
 .PHONY: golden
 golden: ## Rewrite tests/golden from the current chart (review the diff before committing).

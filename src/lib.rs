@@ -4,4 +4,6 @@ pub mod api;
 pub mod apply;
 pub mod chart;
 pub mod controllers;
+pub mod health;
+pub mod metrics;
 pub mod telemetry;

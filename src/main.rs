@@ -42,6 +42,12 @@ struct RunArgs {
     /// Log filter (`info`, `debug`, `eventing_manager=debug,kube=info`).
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     log_level: String,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: String,
+    /// Seconds that running reconciles get to finish after SIGTERM/SIGINT.
+    #[arg(long, default_value_t = 30)]
+    shutdown_timeout_seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -90,17 +96,24 @@ fn run(args: RunArgs) -> Result<(), String> {
     telemetry::init(args.log_format, &args.log_level);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.metrics_addr)
+            .await
+            .map_err(|e| format!("cannot listen on {} (--metrics-addr): {e}", args.metrics_addr))?;
+        let readiness = eventing_manager::health::Readiness::default();
+        tokio::spawn(eventing_manager::health::serve(listener, readiness.clone()));
         let client = kube::Client::try_default().await.map_err(|e| format!("cannot reach the cluster: {e}"))?;
         let config = controllers::Config {
             manager_namespace: args.manager_namespace,
             resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
+            readiness,
         };
-        controllers::run(client, config, shutdown_signal()).await.map_err(|e| e.to_string())
+        let timeout = std::time::Duration::from_secs(args.shutdown_timeout_seconds);
+        controllers::run(client, config, shutdown_signal(timeout)).await.map_err(|e| e.to_string())
     })
 }
 
 /// Completes on SIGTERM or SIGINT: the controllers stop taking work and finish what runs.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
+fn shutdown_signal(timeout: std::time::Duration) -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let terminate = async {
@@ -115,8 +128,11 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + Sync + 's
             _ = tokio::signal::ctrl_c() => {},
             () = terminate => {},
         }
-        tracing::info!("shutdown requested: finishing running reconciles");
+        tracing::info!(timeout_seconds = timeout.as_secs(), "shutdown requested: finishing running reconciles");
         let _ = tx.send(());
+        tokio::time::sleep(timeout).await;
+        tracing::warn!("reconciles did not finish within the shutdown timeout; exiting");
+        std::process::exit(0);
     });
     async move {
         let _ = rx.await;

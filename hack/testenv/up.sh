@@ -138,10 +138,12 @@ launch kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$kub
 	--bind-address 127.0.0.1 --secure-port "$kcm_port" --leader-elect=false \
 	--service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
 	--use-service-account-credentials=false --concurrent-gc-syncs 5 \
+	--kube-api-qps 200 --kube-api-burst 400 --concurrent-statefulset-syncs 20 \
 	--controllers '*,-node-ipam-controller'
 launch kube-scheduler "$bin/kube-scheduler" --kubeconfig "$kubeconfig" \
 	--authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
-	--bind-address 127.0.0.1 --secure-port "$scheduler_port" --leader-elect=false
+	--bind-address 127.0.0.1 --secure-port "$scheduler_port" --leader-elect=false \
+	--kube-api-qps 200 --kube-api-burst 400
 launch kwok "$bin/kwok" --kubeconfig "$kubeconfig" --config "$here/kwok-stages.yaml" --node-lease-duration-seconds 40 \
 	--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
 	--cidr 10.244.0.0/16 --node-ip 10.0.0.1 --server-address "127.0.0.1:$kwok_port"

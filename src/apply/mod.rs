@@ -69,7 +69,10 @@ impl Applier {
             }
             let api = resolved.api(&self.client, namespace);
             match api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object)).await {
-                Ok(_) => report.applied += 1,
+                Ok(_) => {
+                    crate::metrics::api_write("patch", manifest.kind());
+                    report.applied += 1;
+                }
                 Err(kube::Error::Api(status)) if status.code == 404 => {
                     // The kind went away between discovery and apply (a CRD was removed).
                     self.resolver.forget(manifest.api_version(), manifest.kind());
@@ -103,7 +106,10 @@ impl Applier {
                 }
                 let api: Api<DynamicObject> = resolved.api(&self.client, namespace.as_deref());
                 match api.delete(&name, &DeleteParams::background()).await {
-                    Ok(_) => deleted += 1,
+                    Ok(_) => {
+                        crate::metrics::api_write("delete", kind);
+                        deleted += 1;
+                    }
                     Err(kube::Error::Api(status)) if status.code == 404 => {}
                     Err(source) => return Err(ApplyError::Prune { object: format!("{kind} {name}"), source }),
                 }

@@ -36,8 +36,10 @@ async fn main() -> Result<(), kube::Error> {
         tokio::time::sleep(Duration::from_secs(5)).await;
         Some(((), ()))
     });
-    let mut triggers = std::pin::pin!(stream::select(stream::select(claim_events, volume_events), ticks));
+    let triggers = std::pin::pin!(stream::select(stream::select(claim_events, volume_events), ticks));
     tracing::info!(provisioner = PROVISIONER, "simulated provisioner started");
+    // Events that arrive together are handled by one pass.
+    let mut triggers = triggers.ready_chunks(4096);
     while triggers.next().await.is_some() {
         if let Err(error) = sync(&claims, &volumes, &classes).await {
             tracing::warn!(%error, "provisioning pass failed; retrying on the next event");

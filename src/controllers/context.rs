@@ -19,11 +19,17 @@ pub struct Config {
     pub manager_namespace: String,
     /// Requeue after a successful reconcile: the safety net for missed events.
     pub resync: Duration,
+    /// Set when the caches are synced (`/readyz`).
+    pub readiness: crate::health::Readiness,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { manager_namespace: "kyma-system".into(), resync: Duration::from_secs(300) }
+        Self {
+            manager_namespace: "kyma-system".into(),
+            resync: Duration::from_secs(300),
+            readiness: Default::default(),
+        }
     }
 }
 

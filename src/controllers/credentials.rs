@@ -87,6 +87,7 @@ pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose
         data: Some(BTreeMap::from([(key.to_owned(), ByteString(password.into_bytes()))])),
         ..Secret::default()
     };
+    crate::metrics::api_write("create", "Secret");
     match secrets.create(&PostParams::default(), &secret).await {
         Ok(_) => {
             tracing::info!(secret = name, "created credentials");

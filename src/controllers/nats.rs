@@ -186,6 +186,7 @@ impl Module for Nats {
             }
             tracing::info!(claim = %claim.name_any(), from = %requested, to = %file.size, "expanding JetStream volume");
             let patch = json!({"spec": {"resources": {"requests": {"storage": file.size}}}});
+            crate::metrics::api_write("patch", "PersistentVolumeClaim");
             claims
                 .patch(&claim.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
                 .await
@@ -270,6 +271,7 @@ impl Module for Nats {
             .map_err(kube_error("listing volume claims", owner.namespace.clone()))?;
         for claim in list {
             tracing::info!(claim = %claim.name_any(), "deleting JetStream volume claim (pvcRetentionPolicy: Delete)");
+            crate::metrics::api_write("delete", "PersistentVolumeClaim");
             match claims.delete(&claim.name_any(), &DeleteParams::background()).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {}

@@ -98,15 +98,29 @@ pub async fn reconcile<M: Module>(object: Arc<M>, ctx: Arc<Context>) -> Result<A
         name = %object.name_any(),
     );
     async move {
+        let started = std::time::Instant::now();
         let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
-        finalizer(&api, M::FINALIZER, object, |event| async {
+        let adds_finalizer =
+            !object.finalizers().iter().any(|f| f == M::FINALIZER) && object.meta().deletion_timestamp.is_none();
+        if adds_finalizer {
+            crate::metrics::api_write("patch", &M::kind(&()));
+        }
+        let result = finalizer(&api, M::FINALIZER, object, |event| async {
             match event {
                 Event::Apply(object) => apply(object.as_ref(), &ctx).await,
                 Event::Cleanup(object) => cleanup(object.as_ref(), &ctx).await,
             }
         })
-        .await
-        .map_err(|error| ReconcileError::Finalizer(Box::new(error)))
+        .await;
+        let result = match result {
+            // The object went away while we removed our finalizer: deletion is complete.
+            Err(kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(status))) if status.code == 404 => {
+                Ok(Action::await_change())
+            }
+            other => other.map_err(|error| ReconcileError::Finalizer(Box::new(error))),
+        };
+        crate::metrics::reconciled(M::CONTROLLER, started.elapsed());
+        result
     }
     .instrument(span)
     .await
@@ -115,6 +129,7 @@ pub async fn reconcile<M: Module>(object: Arc<M>, ctx: Arc<Context>) -> Result<A
 /// Per-object exponential backoff (kube's runtime has none of its own).
 pub fn error_policy<M: Module>(object: Arc<M>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let delay = ctx.backoff(&key(object.as_ref()));
+    crate::metrics::reconcile_failed(M::CONTROLLER, error.reason());
     tracing::warn!(
         controller = M::CONTROLLER,
         namespace = %object.namespace().unwrap_or_default(),
@@ -177,6 +192,7 @@ async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconci
         tracing::debug!("could not publish Deleting: {error}");
     }
     let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[]).await?;
+    crate::metrics::objects_pruned(pruned);
     object.cleanup(ctx, &owner).await?;
     tracing::info!(pruned, step = "cleanup", "deprovisioned");
     ctx.reset_backoff(&key(object));
@@ -196,6 +212,7 @@ async fn publish<M: Module>(
         return Ok(());
     }
     let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    crate::metrics::api_write("patch", &format!("{}/status", M::kind(&())));
     api.patch_status(&object.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": desired })))
         .await
         .map_err(|source| ReconcileError::Status { object: key(object), source })?;

@@ -99,6 +99,17 @@ pub async fn run(
     );
     drivers.push(crd_driver.boxed());
 
+    let readiness = config.readiness.clone();
+    let synced = {
+        let (a, b, c, d) = (statefulsets.clone(), config_maps.clone(), secrets.clone(), services.clone());
+        async move {
+            let _ =
+                tokio::join!(a.wait_until_ready(), b.wait_until_ready(), c.wait_until_ready(), d.wait_until_ready());
+            readiness.set_ready();
+            tracing::info!("caches synced");
+        }
+    };
+    drivers.push(synced.boxed());
     let live = LiveObjects {
         statefulsets: Some(statefulsets),
         deployments: Some(deployments),

@@ -1,0 +1,224 @@
+//! End-to-end figures of the NATS controller on the local control plane (`make bench` starts it):
+//! latency from creating a NATS CR to state Ready, API writes for unchanged CRs over a resync
+//! period, and 200 CRs across 20 namespaces (time to all Ready, the manager's peak memory).
+//! The manager runs as its own process, as in production.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eventing_manager::api::{Nats, State};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::await_condition;
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+
+const MANAGER_NAMESPACE: &str = "eventing-manager-bench";
+const RESYNC_SECONDS: u64 = 10;
+
+struct Manager {
+    child: Child,
+    metrics_port: u16,
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Manager {
+    fn metrics(&self) -> String {
+        http_get(self.metrics_port, "/metrics").unwrap_or_default()
+    }
+    fn counter(&self, name: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .filter(|l| l.split('{').next().map(|n| n.split(' ').next().unwrap_or(n)) == Some(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+    /// Peak and current resident memory of the manager process, in MiB.
+    fn memory(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .starts_with("HTTP/1.1 200")
+        .then(|| response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+async fn start_manager(client: &Client) -> Manager {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in eventing_manager::api::crds() {
+        crds.patch(&crd.name_any(), &PatchParams::apply("bench").force(), &Patch::Apply(&crd))
+            .await
+            .expect("apply CRD");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let _ = namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": MANAGER_NAMESPACE}})).expect("ns"),
+        )
+        .await;
+    let metrics_port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+    let child = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
+        .args(["run", "--manager-namespace", MANAGER_NAMESPACE, "--log-level", "warn", "--log-format", "text"])
+        .args(["--resync-seconds", &RESYNC_SECONDS.to_string(), "--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the manager");
+    let manager = Manager { child, metrics_port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(metrics_port, "/readyz").is_none() {
+        assert!(Instant::now() < deadline, "the manager did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    manager
+}
+
+async fn namespace(client: &Client, name: &str) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": name, "labels": {"eventing-manager.kyma-project.io/bench": "true"}}}),
+            )
+            .expect("ns"),
+        )
+        .await
+        .expect("create namespace");
+}
+
+fn nats(name: &str, size: i32) -> Nats {
+    serde_json::from_value(json!({"apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "metadata": {"name": name}, "spec": {"cluster": {"size": size}}})).expect("NATS")
+}
+
+fn is_ready(n: Option<&Nats>) -> bool {
+    n.and_then(|n| n.status.as_ref()).is_some_and(|s| s.state == Some(State::Ready))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+async fn cleanup(client: &Client) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let _ = namespaces
+        .delete_collection(
+            &DeleteParams::background(),
+            &ListParams::default().labels("eventing-manager.kyma-project.io/bench=true"),
+        )
+        .await;
+}
+
+#[tokio::main]
+async fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` builds and starts benchmarks without --bench: measure only under `cargo bench`.
+        println!("benches/nats_controller measures only under `cargo bench` (make bench)");
+        return;
+    }
+    let client = Client::try_default().await.expect("no control plane: run `make testenv-up` (make bench does)");
+    cleanup(&client).await;
+    let manager = start_manager(&client).await;
+    let run_id = &uuid::Uuid::new_v4().simple().to_string()[..6];
+
+    // 1. Latency from create to Ready, 20 runs of a default (3 server) cluster.
+    let mut latencies = Vec::new();
+    for i in 0..20 {
+        let ns = format!("bench-latency-{run_id}-{i}");
+        namespace(&client, &ns).await;
+        let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
+        let started = Instant::now();
+        api.create(&PostParams::default(), &nats("lat", 3)).await.expect("create");
+        tokio::time::timeout(Duration::from_secs(60), await_condition(api.clone(), "lat", is_ready))
+            .await
+            .expect("Ready within 60s")
+            .expect("watch");
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "create → Ready (3 servers, 20 runs): median {:.0} ms, p95 {:.0} ms, min {:.0} ms, max {:.0} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        latencies[0],
+        latencies[latencies.len() - 1]
+    );
+
+    // 2. API writes for unchanged CRs over a resync period (all 20 clusters above are unchanged now).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let writes_before = manager.counter("eventing_manager_api_writes_total");
+    let reconciles_before = manager.counter("eventing_manager_reconciles_total");
+    tokio::time::sleep(Duration::from_secs(RESYNC_SECONDS + 5)).await;
+    let writes = manager.counter("eventing_manager_api_writes_total") - writes_before;
+    let reconciles = manager.counter("eventing_manager_reconciles_total") - reconciles_before;
+    println!(
+        "idle: {writes} API writes during {reconciles} reconciles of 20 unchanged CRs over {}s (resync {RESYNC_SECONDS}s)",
+        RESYNC_SECONDS + 5
+    );
+    cleanup(&client).await;
+
+    // 3. 200 CRs across 20 namespaces (1 server each, so the pods fit on the simulated nodes).
+    let started = Instant::now();
+    for n in 0..20 {
+        let ns = format!("bench-scale-{run_id}-{n}");
+        namespace(&client, &ns).await;
+        let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
+        for c in 0..10 {
+            api.create(&PostParams::default(), &nats(&format!("c{c}"), 1)).await.expect("create");
+        }
+    }
+    let all: Api<Nats> = Api::all(client.clone());
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let ready = all
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .iter()
+            .filter(|n| {
+                n.namespace().is_some_and(|ns| ns.starts_with(&format!("bench-scale-{run_id}"))) && is_ready(Some(n))
+            })
+            .count();
+        if ready == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {ready} of 200 Ready after 180s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let elapsed = started.elapsed();
+    let (peak, current) = manager.memory();
+    println!(
+        "200 NATS CRs in 20 namespaces: all Ready after {:.1} s; manager peak RSS {peak:.1} MiB, current {current:.1} MiB",
+        elapsed.as_secs_f64()
+    );
+    cleanup(&client).await;
+}
