@@ -84,13 +84,14 @@ impl Applier {
         Ok(report)
     }
 
-    /// Deletes every object of `kinds` labelled as owned by `owner` that is not in `keep`.
-    /// Returns how many deletions were issued.
+    /// Deletes every object of `kinds` labelled as owned by `owner` that is not in `keep` (rendered
+    /// objects) or `also_keep` (`(kind, name)` made outside the chart). Returns how many deletions were issued.
     pub async fn prune(
         &self,
         owner: &Owner,
         kinds: &[(String, String)],
         keep: &[Manifest],
+        also_keep: &[(String, String)],
     ) -> Result<usize, ApplyError> {
         let mut deleted = 0;
         for (api_version, kind) in kinds {
@@ -101,7 +102,7 @@ impl Applier {
                         && m.name() == name
                         && m.namespace().unwrap_or_default() == namespace.as_deref().unwrap_or_default()
                 });
-                if kept {
+                if kept || also_keep.iter().any(|(k, n)| k == kind && *n == name) {
                     continue;
                 }
                 let api: Api<DynamicObject> = resolved.api(&self.client, namespace.as_deref());

@@ -42,6 +42,9 @@ pub struct Context {
     pub config: Config,
     pub nats_chart: CompiledChart,
     pub nats_kinds: Vec<(String, String)>,
+    pub module_chart: CompiledChart,
+    /// The module chart's kinds plus Secret (the copied EventMesh Secret).
+    pub module_kinds: Vec<(String, String)>,
     /// The CRDs of [`OPTIONAL_APIS`], watched so that installing Istio renders DestinationRules.
     pub optional_crds: Store<CustomResourceDefinition>,
     pub(super) master_key: tokio::sync::OnceCell<Vec<u8>>,
@@ -57,12 +60,17 @@ impl Context {
     ) -> Result<Self, ChartError> {
         let nats = chart::bundled_nats()?;
         let nats_kinds = nats.kinds();
+        let module = chart::bundled()?;
+        let mut module_kinds = module.kinds();
+        module_kinds.push(("v1".into(), "Secret".into()));
         Ok(Self {
             client,
             applier,
             config,
             nats_chart: nats.compile()?,
             nats_kinds,
+            module_chart: module.compile()?,
+            module_kinds,
             optional_crds,
             master_key: tokio::sync::OnceCell::new(),
             failures: Mutex::default(),

@@ -4,6 +4,7 @@ mod conditions;
 mod context;
 mod credentials;
 mod error;
+pub mod eventing;
 pub mod nats;
 pub mod pipeline;
 mod run;

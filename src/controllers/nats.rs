@@ -146,7 +146,13 @@ impl Module for Nats {
                 overrides["jetStream"]["fileStorage"]["claimTemplateSize"] = json!(size.0);
             }
         }
-        Ok(Prepared { release: Release { name: owner.name.clone(), namespace }, overrides, warnings: Vec::new() })
+        Ok(Prepared {
+            release: Release { name: owner.name.clone(), namespace },
+            overrides,
+            warnings: Vec::new(),
+            extra: Vec::new(),
+            keep: Vec::new(),
+        })
     }
 
     async fn after_apply(&self, ctx: &Context, owner: &Owner, _: &Prepared) -> Result<Vec<String>, ReconcileError> {

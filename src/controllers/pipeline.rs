@@ -30,6 +30,10 @@ pub struct Prepared {
     pub overrides: Value,
     /// Things that work but need attention (state Warning).
     pub warnings: Vec<String>,
+    /// Objects the module builds itself (a copied Secret), applied and kept with the chart's.
+    pub extra: Vec<Manifest>,
+    /// `(kind, name)` of owned objects made outside the chart that prune must leave alone.
+    pub keep: Vec<(String, String)>,
 }
 
 /// The state a module reports after apply, with its conditions.
@@ -173,7 +177,7 @@ async fn run_stages<M: Module>(object: &M, ctx: &Context, owner: &Owner) -> Resu
         owner.stamp(manifest);
     }
     let report = ctx.applier.apply(&rendered).await?;
-    let pruned = ctx.applier.prune(owner, M::kinds(ctx), &rendered).await?;
+    let pruned = ctx.applier.prune(owner, M::kinds(ctx), &rendered, &prepared.keep).await?;
     tracing::info!(
         applied = report.applied,
         unchanged = report.unchanged,
@@ -191,7 +195,7 @@ async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconci
     if let Err(error) = publish(object, ctx, State::Deleting, &object.deleting()).await {
         tracing::debug!("could not publish Deleting: {error}");
     }
-    let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[]).await?;
+    let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;
     crate::metrics::objects_pruned(pruned);
     object.cleanup(ctx, &owner).await?;
     tracing::info!(pruned, step = "cleanup", "deprovisioned");

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
-use super::{Config, Context, nats};
-use crate::api::Nats;
+use super::{Config, Context, eventing, nats};
+use crate::api::{Eventing, Nats};
 use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, MANAGER_NAME};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,13 @@ async fn check_crds(client: &Client) -> Result<(), RunError> {
     Ok(())
 }
 
+fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> future::Ready<()> {
+    if let Err(error) = result {
+        tracing::debug!("controller: {error}");
+    }
+    future::ready(())
+}
+
 /// Runs the controllers until `shutdown` completes, then lets running reconciles finish.
 pub async fn run(
     client: Client,
@@ -85,13 +92,13 @@ pub async fn run(
         }};
     }
     let (statefulsets, statefulset_events) = owned!(StatefulSet);
-    let (deployments, _deployment_events) = owned!(Deployment);
+    let (deployments, deployment_events) = owned!(Deployment);
     let (config_maps, config_map_events) = owned!(ConfigMap);
     let (services, service_events) = owned!(Service);
     let (service_accounts, service_account_events) = owned!(ServiceAccount);
     let (secrets, secret_events) = owned!(Secret);
     let (disruption_budgets, disruption_budget_events) = owned!(PodDisruptionBudget);
-    let (autoscalers, _autoscaler_events) = owned!(HorizontalPodAutoscaler);
+    let (autoscalers, autoscaler_events) = owned!(HorizontalPodAutoscaler);
     let optional_names = OPTIONAL_APIS.iter().map(|(_, crd)| format!("metadata.name={crd}")).collect::<Vec<_>>();
     let (optional_crds, optional_crd_events, crd_driver) = shared_reflector(
         Api::<CustomResourceDefinition>::all(client.clone()),
@@ -148,29 +155,64 @@ pub async fn run(
         .default_backoff()
         .touched_objects();
 
+    let shutdown = shutdown.shared();
     let nats_controller = controller
+        .owns_shared_stream(statefulset_events.clone())
+        .owns_shared_stream(config_map_events.clone())
+        .owns_shared_stream(service_events.clone())
+        .owns_shared_stream(service_account_events.clone())
+        .owns_shared_stream(secret_events.clone())
+        .owns_shared_stream(disruption_budget_events.clone())
+        .watches_shared_stream(optional_crd_events.clone(), all_nats)
+        .watches_stream(user_secrets, referring)
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile::<Nats>, error_policy::<Nats>, ctx.clone())
+        .for_each(log_result);
+
+    let controller = Controller::new(Api::<Eventing>::all(client.clone()), watcher::Config::default());
+    let eventing_store = controller.store();
+    let all_eventings = {
+        let store = eventing_store.clone();
+        move |_: Arc<CustomResourceDefinition>| {
+            store.state().iter().map(|e| ObjectRef::from_obj(e.as_ref())).collect::<Vec<_>>()
+        }
+    };
+    // The EventMesh Secret is a dependency that comes and goes: watched, not polled.
+    let event_mesh_secret = {
+        let store = eventing_store.clone();
+        move |secret: PartialObjectMeta<Secret>| {
+            let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
+            store
+                .state()
+                .iter()
+                .filter(|e| eventing::refers_to(e, &namespace, &name))
+                .map(|e| ObjectRef::from_obj(e.as_ref()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let mesh_secrets = watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .touched_objects();
+    let eventing_controller = controller
         .owns_shared_stream(statefulset_events)
+        .owns_shared_stream(deployment_events)
         .owns_shared_stream(config_map_events)
         .owns_shared_stream(service_events)
         .owns_shared_stream(service_account_events)
         .owns_shared_stream(secret_events)
         .owns_shared_stream(disruption_budget_events)
-        .watches_shared_stream(optional_crd_events, all_nats)
-        .watches_stream(user_secrets, referring)
+        .owns_shared_stream(autoscaler_events)
+        .watches_shared_stream(optional_crd_events, all_eventings)
+        .watches_stream(mesh_secrets, event_mesh_secret)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile::<Nats>, error_policy::<Nats>, ctx)
-        .for_each(|result| {
-            if let Err(error) = result {
-                tracing::debug!("controller: {error}");
-            }
-            future::ready(())
-        });
+        .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx)
+        .for_each(log_result);
 
     tracing::info!("controllers started");
-    // The reflector drivers run until the controller has shut down.
+    // The reflector drivers run until the controllers have shut down.
     let drivers = future::join_all(drivers);
     tokio::select! {
-        () = nats_controller => {},
+        _ = future::join(nats_controller, eventing_controller) => {},
         _ = drivers => {},
     }
     tracing::info!("controllers stopped");

@@ -1,0 +1,323 @@
+//! The Eventing controller: an `Eventing` CR is one release of the whole module chart; the backend
+//! type switches the nats subchart on or off, and the publisher follows the backend.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::Api;
+use kube::runtime::reflector::ObjectRef;
+use serde_json::{Value, json};
+
+use super::conditions::Decided;
+use super::credentials;
+use super::pipeline::{Assessment, Module, Prepared};
+use super::{Context, ReconcileError};
+use crate::api::State;
+use crate::api::eventing::{ActiveBackend, Eventing, EventingSpec, EventingStatus, LogLevel, StreamStorageType};
+use crate::apply::{Owner, Rollout, deployment_rollout, statefulset_rollout};
+use crate::chart::{CompiledChart, Manifest, Release, helpers_fullname};
+
+pub const FINALIZER: &str = "eventing-manager.kyma-project.io/deletion-hook";
+
+/// The copy of the EventMesh Secret in the release namespace that the publisher reads.
+pub fn event_mesh_copy(release: &str) -> String {
+    format!("{release}-eventmesh-credentials")
+}
+
+fn nats_credentials(release: &str) -> String {
+    format!("{}-secret", helpers_fullname(release, "nats"))
+}
+
+fn publisher_name(release: &str) -> String {
+    format!("{}-proxy", helpers_fullname(release, "publisher"))
+}
+
+/// `namespace/name` of the EventMesh Secret, when the backend is EventMesh.
+pub fn event_mesh_secret(spec: &EventingSpec) -> Option<(String, String)> {
+    if spec.backend.kind.canonical() != ActiveBackend::EventMesh {
+        return None;
+    }
+    let reference = spec.backend.config.event_mesh_secret.as_deref()?;
+    let (namespace, name) = reference.split_once('/')?;
+    Some((namespace.to_owned(), name.to_owned()))
+}
+
+/// The chart values an Eventing spec sets (a pure function; the README's table documents it).
+pub fn overrides(release: &str, spec: &EventingSpec) -> Value {
+    let backend = spec.backend.kind.canonical();
+    let config = &spec.backend.config;
+    let mut values = json!({
+        "global": {"labels": spec.labels, "annotations": spec.annotations},
+        "nats": {"enabled": backend == ActiveBackend::Nats},
+        "publisher": {
+            "backend": match backend { ActiveBackend::Nats => "NATS", ActiveBackend::EventMesh => "EventMesh" },
+            "replicas": {"min": spec.publisher.replicas.min, "max": spec.publisher.replicas.max},
+            "logLevel": match spec.logging.log_level { LogLevel::Debug => "Debug", LogLevel::Info => "Info", LogLevel::Warn => "Warn", LogLevel::Error => "Error" },
+            "eventTypePrefix": config.event_type_prefix,
+            "nats": {
+                "streamStorageType": match config.nats_stream_storage_type { StreamStorageType::File => "File", StreamStorageType::Memory => "Memory" },
+                "streamReplicas": config.nats_stream_replicas,
+                "streamMaxSize": config.nats_stream_max_size,
+                "maxMsgsPerTopic": config.nats_max_msgs_per_topic,
+            },
+            "eventMesh": {"secretName": if backend == ActiveBackend::EventMesh { event_mesh_copy(release) } else { String::new() }},
+        },
+    });
+    if let Some(resources) = &spec.publisher.resources {
+        values["publisher"]["resources"] = json!(resources);
+    }
+    values
+}
+
+fn rollout_of<K>(
+    store: Option<&kube::runtime::reflector::Store<K>>,
+    namespace: &str,
+    name: &str,
+    judge: fn(&K) -> Rollout,
+    what: &str,
+) -> Rollout
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    match store.and_then(|s| s.get(&ObjectRef::new(name).within(namespace))) {
+        Some(object) => judge(&object),
+        None => Rollout::InProgress(format!("waiting for the {what} {name}")),
+    }
+}
+
+impl Module for Eventing {
+    const CONTROLLER: &'static str = "eventing";
+    const FINALIZER: &'static str = FINALIZER;
+
+    fn chart(ctx: &Context) -> &CompiledChart {
+        &ctx.module_chart
+    }
+
+    fn kinds(ctx: &Context) -> &[(String, String)] {
+        &ctx.module_kinds
+    }
+
+    async fn prepare(&self, ctx: &Context, owner: &Owner) -> Result<Prepared, ReconcileError> {
+        let release = Release { name: owner.name.clone(), namespace: owner.namespace.clone() };
+        let mut prepared = Prepared {
+            overrides: overrides(&release.name, &self.spec),
+            release,
+            warnings: Vec::new(),
+            extra: Vec::new(),
+            keep: Vec::new(),
+        };
+        match self.spec.backend.kind.canonical() {
+            ActiveBackend::Nats => {
+                let secret = nats_credentials(&owner.name);
+                credentials::ensure(ctx, owner, &secret, "admin-password", "eventing-nats-admin").await?;
+                prepared.keep.push(("Secret".into(), secret));
+            }
+            ActiveBackend::EventMesh => {
+                let Some((namespace, name)) = event_mesh_secret(&self.spec) else {
+                    return Err(ReconcileError::Invalid(
+                        "spec.backend.config.eventMeshSecret is required for the EventMesh backend".into(),
+                    ));
+                };
+                let source = Api::<Secret>::namespaced(ctx.client.clone(), &namespace).get_opt(&name).await.map_err(
+                    |source| ReconcileError::Prepare { object: format!("Secret {namespace}/{name}"), source },
+                )?;
+                match source {
+                    None => prepared.warnings.push(format!(
+                        "the EventMesh Secret {namespace}/{name} (spec.backend.config.eventMeshSecret) does not exist"
+                    )),
+                    Some(source) => prepared.extra.push(Manifest {
+                        source: format!("copy of Secret {namespace}/{name}"),
+                        object: json!({
+                            "apiVersion": "v1",
+                            "kind": "Secret",
+                            "metadata": {"name": event_mesh_copy(&owner.name), "namespace": owner.namespace},
+                            "type": source.type_.unwrap_or_else(|| "Opaque".into()),
+                            "data": source.data.unwrap_or_default(),
+                        }),
+                    }),
+                }
+            }
+        }
+        Ok(prepared)
+    }
+
+    async fn after_apply(&self, _: &Context, _: &Owner, _: &Prepared) -> Result<Vec<String>, ReconcileError> {
+        Ok(Vec::new())
+    }
+
+    async fn assess(
+        &self,
+        ctx: &Context,
+        prepared: &Prepared,
+        warnings: &[String],
+    ) -> Result<Assessment, ReconcileError> {
+        let Release { name, namespace } = &prepared.release;
+        let live = ctx.applier.live();
+        let publisher = rollout_of::<Deployment>(
+            live.deployments.as_ref(),
+            namespace,
+            &publisher_name(name),
+            deployment_rollout,
+            "Deployment",
+        );
+        let backend = match self.spec.backend.kind.canonical() {
+            ActiveBackend::Nats => rollout_of::<StatefulSet>(
+                live.statefulsets.as_ref(),
+                namespace,
+                &helpers_fullname(name, "nats"),
+                statefulset_rollout,
+                "StatefulSet",
+            ),
+            ActiveBackend::EventMesh => Rollout::Complete,
+        };
+        let backend_condition = match (&backend, warnings.is_empty()) {
+            (Rollout::InProgress(message), _) => {
+                Decided::new("BackendAvailable", false, "RollingOut", format!("NATS is rolling out: {message}"))
+            }
+            (Rollout::Complete, false) => {
+                Decided::new("BackendAvailable", false, "DependencyMissing", warnings.join("; "))
+            }
+            (Rollout::Complete, true) => Decided::new(
+                "BackendAvailable",
+                true,
+                "Available",
+                format!("the {} backend is available", backend_label(&self.spec)),
+            ),
+        };
+        let publisher_condition = match &publisher {
+            Rollout::InProgress(message) => Decided::new("PublisherProxyReady", false, "RollingOut", message.clone()),
+            Rollout::Complete => {
+                Decided::new("PublisherProxyReady", true, "Ready", "the publisher proxy is rolled out")
+            }
+        };
+        let state = if !warnings.is_empty() {
+            State::Warning
+        } else if backend != Rollout::Complete || publisher != Rollout::Complete {
+            State::Processing
+        } else {
+            State::Ready
+        };
+        Ok(Assessment {
+            state,
+            conditions: vec![
+                backend_condition,
+                publisher_condition,
+                Decided::new("Deleted", false, "Provisioned", "the module is provisioned"),
+            ],
+        })
+    }
+
+    fn failed(&self, error: &ReconcileError) -> Vec<Decided> {
+        vec![
+            Decided::new("BackendAvailable", false, error.reason(), error.to_string()),
+            Decided::new("PublisherProxyReady", false, error.reason(), error.to_string()),
+            Decided::new("Deleted", false, "Provisioned", "the module is provisioned"),
+        ]
+    }
+
+    fn deleting(&self) -> Vec<Decided> {
+        vec![
+            Decided::new("BackendAvailable", false, "Deleting", "the module is being deleted"),
+            Decided::new("PublisherProxyReady", false, "Deleting", "the module is being deleted"),
+            Decided::new("Deleted", false, "Deprovisioning", "deleting every object of the module"),
+        ]
+    }
+
+    async fn cleanup(&self, _: &Context, _: &Owner) -> Result<(), ReconcileError> {
+        // JetStream volume claims are kept (Retain): a re-enabled module finds its streams again.
+        Ok(())
+    }
+
+    fn current_conditions(&self) -> Vec<Condition> {
+        self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+    }
+
+    fn current_status(&self) -> Value {
+        self.status.as_ref().map(|s| json!(s)).unwrap_or(Value::Null)
+    }
+
+    fn status(&self, _: &Context, state: State, conditions: Vec<Condition>) -> Value {
+        json!(EventingStatus {
+            state: Some(state),
+            active_backend: Some(self.spec.backend.kind.canonical()),
+            conditions,
+            observed_generation: self.metadata.generation,
+        })
+    }
+}
+
+fn backend_label(spec: &EventingSpec) -> &'static str {
+    match spec.backend.kind.canonical() {
+        ActiveBackend::Nats => "NATS",
+        ActiveBackend::EventMesh => "EventMesh",
+    }
+}
+
+/// Eventing CRs in `namespace` whose EventMesh Secret is `namespace/name` (for the Secret watch).
+pub fn refers_to(eventing: &Eventing, namespace: &str, name: &str) -> bool {
+    event_mesh_secret(&eventing.spec).is_some_and(|(ns, n)| ns == namespace && n == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(value: Value) -> EventingSpec {
+        serde_json::from_value(value).expect("valid spec")
+    }
+
+    #[test]
+    fn the_backend_switches_nats_and_the_publisher() {
+        let nats = overrides("eventing", &spec(json!({"backend": {"type": "nats"}})));
+        assert_eq!(nats["nats"]["enabled"], true);
+        assert_eq!(nats["publisher"]["backend"], "NATS");
+        assert_eq!(nats["publisher"]["eventMesh"]["secretName"], "");
+        let mesh = overrides(
+            "eventing",
+            &spec(json!({"backend": {"type": "eventmesh", "config": {"eventMeshSecret": "kyma-system/em"}}})),
+        );
+        assert_eq!(mesh["nats"]["enabled"], false);
+        assert_eq!(mesh["publisher"]["backend"], "EventMesh");
+        assert_eq!(mesh["publisher"]["eventMesh"]["secretName"], "eventing-eventmesh-credentials");
+    }
+
+    #[test]
+    fn overrides_map_every_spec_field() {
+        let values = overrides(
+            "ev",
+            &spec(json!({
+                "backend": {"config": {"natsStreamStorageType": "Memory", "natsStreamReplicas": 1, "natsStreamMaxSize": "1Gi", "natsMaxMsgsPerTopic": 10, "eventTypePrefix": "acme"}},
+                "publisher": {"replicas": {"min": 1, "max": 4}, "resources": {"limits": {"cpu": "1"}}},
+                "logging": {"logLevel": "Debug"},
+                "labels": {"team": "a"},
+                "annotations": {"note": "b"}
+            })),
+        );
+        assert_eq!(
+            values["publisher"]["nats"],
+            json!({"streamStorageType": "Memory", "streamReplicas": 1, "streamMaxSize": "1Gi", "maxMsgsPerTopic": 10})
+        );
+        assert_eq!(values["publisher"]["replicas"], json!({"min": 1, "max": 4}));
+        assert_eq!(values["publisher"]["resources"]["limits"]["cpu"], "1");
+        assert_eq!(
+            (values["publisher"]["logLevel"].as_str(), values["publisher"]["eventTypePrefix"].as_str()),
+            (Some("Debug"), Some("acme"))
+        );
+        assert_eq!(values["global"], json!({"labels": {"team": "a"}, "annotations": {"note": "b"}}));
+    }
+
+    #[test]
+    fn both_backends_render() {
+        let chart = crate::chart::bundled().expect("chart").compile().expect("compiles");
+        let release = Release { name: "eventing".into(), namespace: "kyma-system".into() };
+        let nats = chart.render(&overrides("eventing", &spec(json!({}))), &release, &[]).expect("NATS renders");
+        assert!(nats.iter().any(|m| m.kind() == "StatefulSet"));
+        let mesh_spec =
+            spec(json!({"backend": {"type": "EventMesh", "config": {"eventMeshSecret": "kyma-system/em"}}}));
+        let mesh = chart.render(&overrides("eventing", &mesh_spec), &release, &[]).expect("EventMesh renders");
+        assert!(!mesh.iter().any(|m| m.kind() == "StatefulSet"));
+        assert_eq!(event_mesh_secret(&mesh_spec), Some(("kyma-system".into(), "em".into())));
+        assert_eq!(publisher_name("eventing"), "eventing-publisher-proxy");
+        assert_eq!(nats_credentials("eventing"), "eventing-nats-secret");
+    }
+}
