@@ -152,15 +152,27 @@ fn three_servers_with_the_rendered_config_form_a_jetstream_cluster() {
             .iter()
             .map(|(_, _, http)| http_get(*http, "/routez").map_or(0, |(_, body)| count_field(&body, "\"rid\"")))
             .collect();
-        let leader = http_get(ports[0].2, "/jsz").map(|(_, body)| body).unwrap_or_default();
-        let has_leader = leader.contains("\"meta_cluster\"") && leader.contains("\"leader\"");
-        let peers = count_field(&leader, "\"current\": true") + count_field(&leader, "\"current\":true");
-        if healthy && routes.iter().all(|r| *r >= 2) && has_leader && peers >= 2 {
+        // Every server agrees on one meta leader, and the leader sees both followers current.
+        let views: Vec<serde_json::Value> = ports
+            .iter()
+            .map(|(_, _, http)| {
+                http_get(*http, "/jsz").and_then(|(_, body)| serde_json::from_str(&body).ok()).unwrap_or_default()
+            })
+            .collect();
+        let leaders: Vec<&str> =
+            views.iter().map(|v| v["meta_cluster"]["leader"].as_str().unwrap_or_default()).collect();
+        let agreed = !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]);
+        let leader_view =
+            leaders[0].strip_prefix("t-nats-").and_then(|i| i.parse::<usize>().ok()).and_then(|i| views.get(i));
+        let current = leader_view
+            .and_then(|v| v["meta_cluster"]["replicas"].as_array())
+            .map_or(0, |replicas| replicas.iter().filter(|r| r["current"] == true).count());
+        if healthy && routes.iter().all(|r| *r >= 2) && agreed && current == 2 {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the cluster did not form within 45s (logs in {}): healthy={healthy} routes={routes:?} leader={has_leader} current peers={peers}\n{leader}",
+            "the cluster did not form within 45s (logs in {}): healthy={healthy} routes={routes:?} leaders={leaders:?} current followers={current}",
             dir.display()
         );
         std::thread::sleep(Duration::from_millis(250));

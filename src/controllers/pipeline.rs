@@ -173,11 +173,14 @@ async fn run_stages<M: Module>(object: &M, ctx: &Context, owner: &Owner) -> Resu
     let prepared = object.prepare(ctx, owner).await?;
     let mut rendered: Vec<Manifest> =
         M::chart(ctx).render(&prepared.overrides, &prepared.release, &ctx.api_versions())?;
+    rendered.extend(prepared.extra.iter().cloned());
     for manifest in &mut rendered {
         owner.stamp(manifest);
     }
     let report = ctx.applier.apply(&rendered).await?;
     let pruned = ctx.applier.prune(owner, M::kinds(ctx), &rendered, &prepared.keep).await?;
+    crate::metrics::objects_applied(report.applied);
+    crate::metrics::objects_pruned(pruned);
     tracing::info!(
         applied = report.applied,
         unchanged = report.unchanged,
