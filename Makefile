@@ -28,6 +28,15 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
+.PHONY: run-local
+run-local: ## The manager on the local control plane with a Kyma CR enabling eventing (UNTIL_READY=1: exit when Ready).
+	hack/run-local.sh
+
+.PHONY: stop
+stop: ## Stop what an interrupted run-local left running (the manager and the control plane).
+	-test -f $(TESTENV_DIR)/pids/eventing-manager.pid && kill $$(cat $(TESTENV_DIR)/pids/eventing-manager.pid) 2>/dev/null; rm -f $(TESTENV_DIR)/pids/eventing-manager.pid
+	hack/testenv/down.sh
+
 .PHONY: testenv-build
 testenv-build: ## Build the control-plane binaries from the Go module proxy (cached by version).
 	hack/testenv/build.sh

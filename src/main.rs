@@ -45,6 +45,9 @@ struct RunArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: String,
+    /// standalone: create the Eventing CR from Kyma CRs and report into them; managed: lifecycle-manager does.
+    #[arg(long, env = "KYMA_MODE", value_enum, default_value = "standalone")]
+    kyma_mode: controllers::KymaMode,
     /// Seconds that running reconciles get to finish after SIGTERM/SIGINT.
     #[arg(long, default_value_t = 30)]
     shutdown_timeout_seconds: u64,
@@ -106,6 +109,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             manager_namespace: args.manager_namespace,
             resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
             readiness,
+            kyma_mode: args.kyma_mode,
         };
         let timeout = std::time::Duration::from_secs(args.shutdown_timeout_seconds);
         controllers::run(client, config, shutdown_signal(timeout)).await.map_err(|e| e.to_string())

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{TestNamespace, client_with_crds, start_manager, wait_deleted, wait_until};
+use common::{setup_with_manager, wait_deleted, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -17,13 +17,6 @@ use kube::{Api, Client};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-async fn setup(prefix: &str) -> (Client, TestNamespace) {
-    start_manager();
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, prefix).await;
-    (client, ns)
-}
 
 async fn create(client: &Client, ns: &str, spec: Value) -> Api<Eventing> {
     let api: Api<Eventing> = Api::namespaced(client.clone(), ns);
@@ -69,7 +62,7 @@ async fn backend(api: &Api<Eventing>, spec: Value) {
 
 #[tokio::test]
 async fn the_nats_backend_provisions_nats_and_the_publisher() {
-    let (client, ns) = setup("eventing-nats").await;
+    let (client, ns) = setup_with_manager("eventing-nats").await;
     let api = create(&client, &ns.name, json!({})).await;
     let eventing = wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     for kind in ["BackendAvailable", "PublisherProxyReady"] {
@@ -97,7 +90,7 @@ async fn the_nats_backend_provisions_nats_and_the_publisher() {
 
 #[tokio::test]
 async fn switching_backends_back_and_forth_converges() {
-    let (client, ns) = setup("eventing-switch").await;
+    let (client, ns) = setup_with_manager("eventing-switch").await;
     let api = create(&client, &ns.name, json!({})).await;
     wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
@@ -153,7 +146,7 @@ async fn switching_backends_back_and_forth_converges() {
 
 #[tokio::test]
 async fn deleting_the_eventing_cr_deprovisions_everything() {
-    let (client, ns) = setup("eventing-delete").await;
+    let (client, ns) = setup_with_manager("eventing-delete").await;
     let api = create(&client, &ns.name, json!({})).await;
     wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     api.delete("eventing", &DeleteParams::default()).await.expect("delete");

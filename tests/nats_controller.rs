@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{TestNamespace, client_with_crds, start_manager, wait_deleted, wait_until};
+use common::{TestNamespace, setup_with_manager, wait_deleted, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::nats::Nats;
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -18,13 +18,6 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-async fn setup(prefix: &str) -> (Client, TestNamespace) {
-    start_manager();
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, prefix).await;
-    (client, ns)
-}
 
 async fn create(client: &Client, ns: &str, name: &str, spec: Value) -> Api<Nats> {
     let api: Api<Nats> = Api::namespaced(client.clone(), ns);
@@ -63,7 +56,7 @@ async fn nats_conf(client: &Client, ns: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn a_new_cluster_becomes_ready_with_every_object() {
-    let (client, ns) = setup("nats-create").await;
+    let (client, ns) = setup_with_manager("nats-create").await;
     let api = create(&client, &ns.name, "eu", json!({})).await;
     let nats = wait_until(&api, "eu", ready_with(3), TIMEOUT).await;
 
@@ -99,7 +92,7 @@ async fn a_new_cluster_becomes_ready_with_every_object() {
 
 #[tokio::test]
 async fn scaling_and_settings_roll_out_to_the_statefulset_and_config() {
-    let (client, ns) = setup("nats-scale").await;
+    let (client, ns) = setup_with_manager("nats-scale").await;
     let api = create(&client, &ns.name, "s", json!({})).await;
     wait_until(&api, "s", ready_with(3), TIMEOUT).await;
 
@@ -131,7 +124,7 @@ async fn scaling_and_settings_roll_out_to_the_statefulset_and_config() {
 
 #[tokio::test]
 async fn deleted_or_edited_children_are_restored() {
-    let (client, ns) = setup("nats-restore").await;
+    let (client, ns) = setup_with_manager("nats-restore").await;
     let api = create(&client, &ns.name, "r", json!({})).await;
     wait_until(&api, "r", ready_with(3), TIMEOUT).await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
@@ -180,7 +173,7 @@ async fn deleted_or_edited_children_are_restored() {
 
 #[tokio::test]
 async fn volumes_grow_with_the_spec_or_a_warning_says_why_not() {
-    let (client, ns) = setup("nats-grow").await;
+    let (client, ns) = setup_with_manager("nats-grow").await;
     let api = create(&client, &ns.name, "g", json!({"cluster": {"size": 1}})).await;
     let fixed = create(
         &client,
@@ -218,7 +211,7 @@ async fn volumes_grow_with_the_spec_or_a_warning_says_why_not() {
 
 #[tokio::test]
 async fn a_missing_referenced_secret_is_an_error_until_it_appears() {
-    let (client, ns) = setup("nats-missing-secret").await;
+    let (client, ns) = setup_with_manager("nats-missing-secret").await;
     let spec = json!({"cluster": {"size": 1}, "leafNodes": {"remotes": [{"urls": ["nats-leaf://primary.example:7422"], "credentials": {"name": "primary-creds", "key": "edge.creds"}}]}});
     let api = create(&client, &ns.name, "edge", spec).await;
     let failed = wait_until(&api, "edge", in_state(State::Error), TIMEOUT).await;
@@ -251,7 +244,7 @@ async fn a_missing_referenced_secret_is_an_error_until_it_appears() {
 
 #[tokio::test]
 async fn deletion_keeps_or_deletes_volume_claims_by_policy() {
-    let (client, ns) = setup("nats-delete").await;
+    let (client, ns) = setup_with_manager("nats-delete").await;
     let keep = create(&client, &ns.name, "keep", json!({"cluster": {"size": 1}})).await;
     let drop = create(&client, &ns.name, "drop", json!({"cluster": {"size": 1}, "pvcRetentionPolicy": "Delete"})).await;
     wait_until(&keep, "keep", ready_with(1), TIMEOUT).await;
@@ -275,7 +268,7 @@ async fn deletion_keeps_or_deletes_volume_claims_by_policy() {
 
 #[tokio::test]
 async fn clusters_in_two_namespaces_are_independent() {
-    let (client, first) = setup("nats-two-a").await;
+    let (client, first) = setup_with_manager("nats-two-a").await;
     let second = TestNamespace::create(&client, "nats-two-b").await;
     let a = create(&client, &first.name, "same", json!({"cluster": {"size": 1}})).await;
     let b = create(&client, &second.name, "same", json!({"cluster": {"size": 3}})).await;
@@ -290,7 +283,7 @@ async fn clusters_in_two_namespaces_are_independent() {
 
 #[tokio::test]
 async fn a_destination_rule_follows_the_istio_api() {
-    let (client, ns) = setup("nats-istio").await;
+    let (client, ns) = setup_with_manager("nats-istio").await;
     let api = create(&client, &ns.name, "mesh", json!({"cluster": {"size": 1}})).await;
     wait_until(&api, "mesh", ready_with(1), TIMEOUT).await;
 

@@ -35,7 +35,7 @@ pub fn register(registry: &mut Handlebars<'_>) {
         ("nindent", |h, _, _| {
             Ok(Value::String(format!("\n{}", indent(int(h, "nindent", 0)?, &text(h, "nindent", 1)?))))
         }),
-        ("quote", |h, _, _| Ok(Value::String(serde_json::to_string(&text(h, "quote", 0)?).unwrap_or_default()))),
+        ("quote", |h, _, _| Ok(Value::String(yaml_quoted(&text(h, "quote", 0)?)))),
         ("default", default),
         ("required", required),
         ("b64enc", |h, _, _| {
@@ -122,7 +122,7 @@ pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
                     out.push('\n');
                     pad(out, indent);
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(&yaml_quoted(key));
                 out.push(':');
                 write_nested(item, indent, out);
             }
@@ -143,8 +143,29 @@ pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
                 }
             }
         }
+        Value::String(text) => out.push_str(&yaml_quoted(text)),
         scalar => out.push_str(&scalar.to_string()),
     }
+}
+
+/// A double-quoted scalar that YAML reads back as exactly `text`: JSON's escaping, plus escapes for
+/// what JSON leaves bare but YAML does not allow or reads as a line break (U+2028, U+0085, C1 controls).
+pub fn yaml_quoted(text: &str) -> String {
+    let json = Value::String(text.to_owned()).to_string();
+    let printable = |c: char| {
+        matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+    };
+    if json.chars().all(printable) {
+        return json;
+    }
+    json.chars()
+        .map(|c| match c {
+            c if printable(c) => c.to_string(),
+            c if (c as u32) <= 0xffff => format!("\\u{:04x}", c as u32),
+            c => format!("\\U{:08x}", c as u32),
+        })
+        .collect()
 }
 
 /// The value after `key:` or `-`: scalars and empty collections inline, the rest on the next lines.
@@ -466,6 +487,8 @@ mod yaml_tests {
             json!({"a": 1, "b": {"c": [1, "two", {"d": null, "e": [[], {}]}]}, "f": "yes", "g": "1.0", "h": "a: b # c"}),
             json!([{"k": "v", "l": [1, 2]}, [3, [4]], "x", {}]),
             json!({"multi": "line\nbreak", "quote": "\"'", "unicode": "zoë ✓", "empty": ""}),
+            // JSON leaves these bare; YAML reads them as line breaks or rejects them.
+            json!({"\u{2028}": "a\u{2029}b", "nel": "\u{85}", "del": "\u{7f}\u{9f}", "bom": "\u{feff}x", "astral": "\u{1F600}"}),
             json!("plain"),
             json!(42),
         ] {

@@ -21,6 +21,17 @@ pub struct Config {
     pub resync: Duration,
     /// Set when the caches are synced (`/readyz`).
     pub readiness: crate::health::Readiness,
+    /// Standalone: the manager runs the Kyma controller; managed: lifecycle-manager does that job.
+    pub kyma_mode: KymaMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KymaMode {
+    /// No lifecycle-manager: create module CRs from Kyma CRs and report into them.
+    #[default]
+    Standalone,
+    /// lifecycle-manager owns the Kyma CR: leave it alone, only publish the module CR's status.
+    Managed,
 }
 
 impl Default for Config {
@@ -29,6 +40,7 @@ impl Default for Config {
             manager_namespace: "kyma-system".into(),
             resync: Duration::from_secs(300),
             readiness: Default::default(),
+            kyma_mode: KymaMode::default(),
         }
     }
 }

@@ -88,6 +88,8 @@ where
 impl Module for Eventing {
     const CONTROLLER: &'static str = "eventing";
     const FINALIZER: &'static str = FINALIZER;
+    const READINESS_CONDITIONS: &'static [&'static str] = &["BackendAvailable", "PublisherProxyReady"];
+    const SUBJECT: &'static str = "module";
 
     fn chart(ctx: &Context) -> &CompiledChart {
         &ctx.module_chart
@@ -205,22 +207,6 @@ impl Module for Eventing {
                 Decided::new("Deleted", false, "Provisioned", "the module is provisioned"),
             ],
         })
-    }
-
-    fn failed(&self, error: &ReconcileError) -> Vec<Decided> {
-        vec![
-            Decided::new("BackendAvailable", false, error.reason(), error.to_string()),
-            Decided::new("PublisherProxyReady", false, error.reason(), error.to_string()),
-            Decided::new("Deleted", false, "Provisioned", "the module is provisioned"),
-        ]
-    }
-
-    fn deleting(&self) -> Vec<Decided> {
-        vec![
-            Decided::new("BackendAvailable", false, "Deleting", "the module is being deleted"),
-            Decided::new("PublisherProxyReady", false, "Deleting", "the module is being deleted"),
-            Decided::new("Deleted", false, "Deprovisioning", "deleting every object of the module"),
-        ]
     }
 
     async fn cleanup(&self, _: &Context, _: &Owner) -> Result<(), ReconcileError> {

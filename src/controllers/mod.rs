@@ -5,10 +5,11 @@ mod context;
 mod credentials;
 mod error;
 pub mod eventing;
+pub mod kyma;
 pub mod nats;
 pub mod pipeline;
 mod run;
 
-pub use context::{Config, Context};
+pub use context::{Config, Context, KymaMode};
 pub use error::ReconcileError;
 pub use run::run;

@@ -105,6 +105,8 @@ fn kube_error(step: &'static str, object: String) -> impl FnOnce(kube::Error) ->
 impl Module for Nats {
     const CONTROLLER: &'static str = "nats";
     const FINALIZER: &'static str = FINALIZER;
+    const READINESS_CONDITIONS: &'static [&'static str] = &["StatefulSetReady", "Available"];
+    const SUBJECT: &'static str = "cluster";
 
     fn chart(ctx: &Context) -> &CompiledChart {
         &ctx.nats_chart
@@ -246,22 +248,6 @@ impl Module for Nats {
         let mut conditions = conditions;
         conditions.push(Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"));
         Ok(Assessment { state, conditions })
-    }
-
-    fn failed(&self, error: &ReconcileError) -> Vec<Decided> {
-        vec![
-            Decided::new("StatefulSetReady", false, error.reason(), error.to_string()),
-            Decided::new("Available", false, error.reason(), error.to_string()),
-            Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"),
-        ]
-    }
-
-    fn deleting(&self) -> Vec<Decided> {
-        vec![
-            Decided::new("StatefulSetReady", false, "Deleting", "the cluster is being deleted"),
-            Decided::new("Available", false, "Deleting", "the cluster is being deleted"),
-            Decided::new("Deleted", false, "Deprovisioning", "deleting every object of the cluster"),
-        ]
     }
 
     async fn cleanup(&self, ctx: &Context, owner: &Owner) -> Result<(), ReconcileError> {

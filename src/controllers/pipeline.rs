@@ -76,16 +76,41 @@ pub trait Module:
         prepared: &Prepared,
         warnings: &[String],
     ) -> impl Future<Output = Result<Assessment, ReconcileError>> + Send;
-    /// The conditions to show when the pipeline failed with `error`.
-    fn failed(&self, error: &ReconcileError) -> Vec<Decided>;
-    /// The conditions to show while deprovisioning.
-    fn deleting(&self) -> Vec<Decided>;
+    /// The condition types that say whether the release works (besides `Deleted`).
+    const READINESS_CONDITIONS: &'static [&'static str];
+    /// What the release is, in messages ("cluster", "module").
+    const SUBJECT: &'static str;
     /// Deprovisioning beyond the rendered objects (volume claims per retention policy).
     fn cleanup(&self, ctx: &Context, owner: &Owner) -> impl Future<Output = Result<(), ReconcileError>> + Send;
     fn current_conditions(&self) -> Vec<Condition>;
     fn current_status(&self) -> Value;
     /// The complete status to publish.
     fn status(&self, ctx: &Context, state: State, conditions: Vec<Condition>) -> Value;
+}
+
+/// The conditions while the pipeline fails with `error`: every readiness condition says why.
+fn failed<M: Module>(error: &ReconcileError) -> Vec<Decided> {
+    let mut conditions: Vec<Decided> = M::READINESS_CONDITIONS
+        .iter()
+        .map(|kind| Decided::new(kind, false, error.reason(), error.to_string()))
+        .collect();
+    conditions.push(Decided::new("Deleted", false, "Provisioned", format!("the {} is provisioned", M::SUBJECT)));
+    conditions
+}
+
+/// The conditions while deprovisioning.
+fn deleting<M: Module>() -> Vec<Decided> {
+    let mut conditions: Vec<Decided> = M::READINESS_CONDITIONS
+        .iter()
+        .map(|kind| Decided::new(kind, false, "Deleting", format!("the {} is being deleted", M::SUBJECT)))
+        .collect();
+    conditions.push(Decided::new(
+        "Deleted",
+        false,
+        "Deprovisioning",
+        format!("deleting every object of the {}", M::SUBJECT),
+    ));
+    conditions
 }
 
 fn key<M: Module>(object: &M) -> String {
@@ -157,11 +182,11 @@ async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconcile
         Err(error @ ReconcileError::Invalid(_)) => {
             // The user must change something: say what, touch nothing else, and look again when it changes.
             tracing::warn!(reason = error.reason(), "cannot reconcile: {error}");
-            publish(object, ctx, State::Error, &object.failed(&error)).await?;
+            publish(object, ctx, State::Error, &failed::<M>(&error)).await?;
             Ok(Action::requeue(Duration::from_secs(60)))
         }
         Err(error) => {
-            if let Err(status_error) = publish(object, ctx, State::Error, &object.failed(&error)).await {
+            if let Err(status_error) = publish(object, ctx, State::Error, &failed::<M>(&error)).await {
                 tracing::warn!("could not report the failure in the status: {status_error}");
             }
             Err(error)
@@ -195,7 +220,7 @@ async fn run_stages<M: Module>(object: &M, ctx: &Context, owner: &Owner) -> Resu
 
 async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
     let owner = Owner::of(object);
-    if let Err(error) = publish(object, ctx, State::Deleting, &object.deleting()).await {
+    if let Err(error) = publish(object, ctx, State::Deleting, &deleting::<M>()).await {
         tracing::debug!("could not publish Deleting: {error}");
     }
     let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;

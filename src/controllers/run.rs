@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
-use super::{Config, Context, eventing, nats};
-use crate::api::{Eventing, Nats};
+use super::{Config, Context, KymaMode, eventing, kyma, nats};
+use crate::api::{Eventing, Kyma, Nats};
 use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, MANAGER_NAME};
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,7 @@ pub async fn run(
         disruption_budgets: Some(disruption_budgets),
         autoscalers: Some(autoscalers),
     };
+    let kyma_mode = config.kyma_mode;
     let ctx = Arc::new(Context::new(client.clone(), Applier::new(client.clone(), live), config, optional_crds)?);
 
     let controller = Controller::new(Api::<Nats>::all(client.clone()), watcher::Config::default());
@@ -156,6 +157,8 @@ pub async fn run(
         .touched_objects();
 
     let shutdown = shutdown.shared();
+    let shutdown_kyma = shutdown.clone();
+    let kyma_ctx = ctx.clone();
     let nats_controller = controller
         .owns_shared_stream(statefulset_events.clone())
         .owns_shared_stream(config_map_events.clone())
@@ -208,11 +211,29 @@ pub async fn run(
         .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx)
         .for_each(log_result);
 
-    tracing::info!("controllers started");
+    let kyma_controller = match kyma_mode {
+        KymaMode::Managed => future::ready(()).boxed(),
+        KymaMode::Standalone => {
+            // An Eventing CR re-triggers the Kyma CR named in its label.
+            let to_kyma = |eventing: Eventing| {
+                let namespace = eventing.namespace().unwrap_or_default();
+                eventing.labels().get(kyma::KYMA_LABEL).map(|name| ObjectRef::<Kyma>::new(name).within(&namespace))
+            };
+            let eventings = eventing_store.clone();
+            Controller::new(Api::<Kyma>::all(client.clone()), watcher::Config::default())
+                .watches(Api::<Eventing>::all(client.clone()), watcher::Config::default(), to_kyma)
+                .graceful_shutdown_on(shutdown_kyma)
+                .run(move |object, ctx| kyma::reconcile(object, ctx, eventings.clone()), kyma::error_policy, kyma_ctx)
+                .for_each(log_result)
+                .boxed()
+        }
+    };
+
+    tracing::info!(kyma_mode = ?kyma_mode, "controllers started");
     // The reflector drivers run until the controllers have shut down.
     let drivers = future::join_all(drivers);
     tokio::select! {
-        _ = future::join(nats_controller, eventing_controller) => {},
+        _ = future::join3(nats_controller, eventing_controller, kyma_controller) => {},
         _ = drivers => {},
     }
     tracing::info!("controllers stopped");

@@ -187,5 +187,13 @@ pub fn start_manager() {
     });
 }
 
+/// The manager running, our CRDs installed, and a namespace of the test's own.
+pub async fn setup_with_manager(prefix: &str) -> (Client, TestNamespace) {
+    start_manager();
+    let client = client_with_crds().await;
+    let namespace = TestNamespace::create(&client, prefix).await;
+    (client, namespace)
+}
+
 /// Where the test manager keeps its credentials key.
 pub const MANAGER_NAMESPACE: &str = "eventing-manager-tests";

@@ -1,0 +1,126 @@
+//! The Kyma module lifecycle (standalone mode) on the real control plane: enabling `eventing` in a
+//! Kyma CR creates the default Eventing CR and reports the module's state back; removing it
+//! deprovisions everything and removes the module entry.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{setup_with_manager, wait_deleted, wait_until};
+use eventing_manager::api::State;
+use eventing_manager::api::eventing::{ActiveBackend, Eventing};
+use eventing_manager::api::kyma::Kyma;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::{Value, json};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn create_kyma(client: &Client, ns: &str, modules: Value) -> Api<Kyma> {
+    let api: Api<Kyma> = Api::namespaced(client.clone(), ns);
+    let kyma: Kyma = serde_json::from_value(json!({
+        "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"},
+        "spec": {"channel": "regular", "modules": modules}
+    }))
+    .expect("valid Kyma");
+    api.create(&PostParams::default(), &kyma).await.expect("create Kyma");
+    api
+}
+
+fn module_state(kyma: Option<&Kyma>) -> Option<State> {
+    kyma?.status.as_ref()?.modules.iter().find(|m| m.name == "eventing").map(|m| m.state)
+}
+
+fn ready_condition(kyma: &Kyma) -> (String, String) {
+    let condition = kyma
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready").cloned())
+        .expect("Ready condition");
+    (condition.status, condition.message)
+}
+
+#[tokio::test]
+async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
+    let (client, ns) = setup_with_manager("kyma-enable").await;
+    let kymas = create_kyma(&client, &ns.name, json!([{"name": "eventing"}])).await;
+    let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
+    let eventing = wait_until(&eventings, "eventing", |e: Option<&Eventing>| e.is_some(), TIMEOUT).await;
+    assert_eq!(eventing.labels().get("operator.kyma-project.io/kyma-name").map(String::as_str), Some("default"));
+    assert_eq!(eventing.spec.backend.kind.canonical(), ActiveBackend::Nats, "the default CR of module-template.yaml");
+
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
+    let status = kyma.status.clone().expect("status");
+    assert_eq!(status.state, Some(State::Ready));
+    let entry = status.modules.iter().find(|m| m.name == "eventing").expect("module entry");
+    assert_eq!(entry.channel.as_deref(), Some("regular"));
+    assert_eq!(entry.version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    let resource = entry.resource.as_ref().expect("resource reference");
+    assert_eq!((resource.kind.as_str(), resource.metadata.name.as_str()), ("Eventing", "eventing"));
+    assert_eq!(ready_condition(&kyma), ("True".into(), "all modules are in ready state".into()));
+    Api::<StatefulSet>::namespaced(client.clone(), &ns.name).get("eventing-nats").await.expect("NATS");
+    Api::<Deployment>::namespaced(client.clone(), &ns.name).get("eventing-publisher-proxy").await.expect("publisher");
+
+    // A user's edit of the module CR is kept, and its state shows up in the Kyma CR.
+    let mesh = json!({"spec": {"backend": {"type": "EventMesh", "config": {"eventMeshSecret": format!("{}/missing", ns.name)}}}});
+    eventings.patch("eventing", &PatchParams::default(), &Patch::Merge(&mesh)).await.expect("switch backend");
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Warning), TIMEOUT).await;
+    assert_eq!(kyma.status.as_ref().and_then(|s| s.state), Some(State::Warning));
+    let (status, message) = ready_condition(&kyma);
+    assert_eq!((status.as_str(), message.as_str()), ("False", "modules not ready: eventing (Warning)"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let kept = eventings.get("eventing").await.expect("eventing");
+    assert_eq!(kept.spec.backend.kind.canonical(), ActiveBackend::EventMesh, "the user's edit is not reverted");
+
+    // Removing the module deprovisions everything and removes its entry.
+    kymas
+        .patch("default", &PatchParams::default(), &Patch::Merge(json!({"spec": {"modules": []}})))
+        .await
+        .expect("remove module");
+    wait_deleted(&eventings, "eventing", TIMEOUT).await;
+    wait_deleted(&Api::<Deployment>::namespaced(client.clone(), &ns.name), "eventing-publisher-proxy", TIMEOUT).await;
+    let kyma = wait_until(
+        &kymas,
+        "default",
+        |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some_and(|s| s.modules.is_empty()),
+        TIMEOUT,
+    )
+    .await;
+    assert_eq!(kyma.status.and_then(|s| s.state), Some(State::Ready));
+}
+
+#[tokio::test]
+async fn the_ignore_policy_creates_no_module_cr() {
+    let (client, ns) = setup_with_manager("kyma-ignore").await;
+    let kymas = create_kyma(&client, &ns.name, json!([{"name": "eventing", "customResourcePolicy": "Ignore"}])).await;
+    let kyma =
+        wait_until(&kymas, "default", |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some(), TIMEOUT).await;
+    assert!(kyma.status.expect("status").modules.is_empty(), "no module CR, so no entry yet");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
+    assert!(
+        eventings.get_opt("eventing").await.expect("get").is_none(),
+        "Ignore: the manager does not create the module CR"
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_module_cr_directly_is_reported_and_it_comes_back() {
+    let (client, ns) = setup_with_manager("kyma-recreate").await;
+    let kymas = create_kyma(&client, &ns.name, json!([{"name": "eventing"}])).await;
+    let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
+    wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
+    let first = eventings.get("eventing").await.expect("eventing").uid();
+    eventings.delete("eventing", &Default::default()).await.expect("delete Eventing");
+    // The module is still enabled: after deprovisioning, the default CR is created again.
+    let again = wait_until(
+        &eventings,
+        "eventing",
+        |e: Option<&Eventing>| e.is_some_and(|e| e.uid() != first && e.metadata.deletion_timestamp.is_none()),
+        TIMEOUT,
+    )
+    .await;
+    assert_ne!(again.uid(), first);
+    wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
+}
