@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by hack/test.sh, hack/bench.sh and hack/run-local.sh: exports KUBECONFIG and PATH and
 # starts the local control plane unless one is running; `testenv_stop_if_started` stops it again.
 env_dir="${TESTENV_DIR:-$repo/.testenv}"

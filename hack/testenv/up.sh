@@ -152,7 +152,8 @@ KUBECONFIG="$kubeconfig" launch testenv-provisioner "$provisioner"
 # --- simulated nodes (one per zone) and storage classes ---
 {
 	for i in $(seq 0 $((nodes - 1))); do
-		zone="zone-$(printf "\\x$(printf %x $((97 + i % 26)))")"
+		zones=(a b c d e f g h i j k l m n o p q r s t u v w x y z)
+		zone="zone-${zones[i % 26]}"
 		cat <<NODE
 ---
 apiVersion: v1
