@@ -10,4 +10,4 @@ source hack/testenv/ensure.sh
 trap testenv_stop_if_started EXIT
 
 cargo bench --bench render "$@"
-cargo bench --bench nats_controller
+cargo bench --bench controllers

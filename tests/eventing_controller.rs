@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{setup_with_manager, wait_deleted, wait_until};
+use common::{eventing_in_state, setup_with_manager, wait_deleted, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -26,18 +26,6 @@ async fn create(client: &Client, ns: &str, spec: Value) -> Api<Eventing> {
     .expect("valid Eventing");
     api.create(&PostParams::default(), &object).await.expect("create Eventing");
     api
-}
-
-fn in_state(state: State, backend: ActiveBackend) -> impl Fn(Option<&Eventing>) -> bool {
-    move |e| {
-        e.is_some_and(|e| {
-            e.status.as_ref().is_some_and(|s| {
-                s.state == Some(state)
-                    && s.active_backend == Some(backend)
-                    && s.observed_generation == e.metadata.generation
-            })
-        })
-    }
 }
 
 fn condition(e: &Eventing, kind: &str) -> (String, String, Option<i64>) {
@@ -64,7 +52,7 @@ async fn backend(api: &Api<Eventing>, spec: Value) {
 async fn the_nats_backend_provisions_nats_and_the_publisher() {
     let (client, ns) = setup_with_manager("eventing-nats").await;
     let api = create(&client, &ns.name, json!({})).await;
-    let eventing = wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
+    let eventing = wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     for kind in ["BackendAvailable", "PublisherProxyReady"] {
         let (status, _, generation) = condition(&eventing, kind);
         assert_eq!((status.as_str(), generation), ("True", Some(1)), "{kind}");
@@ -92,7 +80,7 @@ async fn the_nats_backend_provisions_nats_and_the_publisher() {
 async fn switching_backends_back_and_forth_converges() {
     let (client, ns) = setup_with_manager("eventing-switch").await;
     let api = create(&client, &ns.name, json!({})).await;
-    wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
+    wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
@@ -101,7 +89,8 @@ async fn switching_backends_back_and_forth_converges() {
     // EventMesh without its Secret: Warning naming it, NATS deprovisioned, its volumes kept.
     let reference = format!("{}/eventmesh-credentials", ns.name);
     backend(&api, json!({"type": "EventMesh", "config": {"eventMeshSecret": reference}})).await;
-    let warned = wait_until(&api, "eventing", in_state(State::Warning, ActiveBackend::EventMesh), TIMEOUT).await;
+    let warned =
+        wait_until(&api, "eventing", eventing_in_state(State::Warning, ActiveBackend::EventMesh), TIMEOUT).await;
     let (status, message, _) = condition(&warned, "BackendAvailable");
     assert_eq!(status, "False");
     assert!(
@@ -123,7 +112,8 @@ async fn switching_backends_back_and_forth_converges() {
     secret.metadata.name = Some("eventmesh-credentials".into());
     secret.string_data = Some(BTreeMap::from([("client-id".to_owned(), "abc".to_owned())]));
     secrets.create(&PostParams::default(), &secret).await.expect("create EventMesh secret");
-    wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::EventMesh), Duration::from_secs(30)).await;
+    wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::EventMesh), Duration::from_secs(30))
+        .await;
     let copy = secrets.get("eventing-eventmesh-credentials").await.expect("copied secret");
     assert_eq!(copy.data.and_then(|d| d.get("client-id").cloned()).map(|b| b.0), Some(b"abc".to_vec()));
     let publisher = deployments.get("eventing-publisher-proxy").await.expect("publisher");
@@ -136,7 +126,7 @@ async fn switching_backends_back_and_forth_converges() {
         (json!({"type": "NATS"}), ActiveBackend::Nats),
     ] {
         backend(&api, spec).await;
-        wait_until(&api, "eventing", in_state(State::Ready, active), TIMEOUT).await;
+        wait_until(&api, "eventing", eventing_in_state(State::Ready, active), TIMEOUT).await;
         let has_nats =
             sets.get_opt("eventing-nats").await.expect("get").is_some_and(|s| s.metadata.deletion_timestamp.is_none());
         assert_eq!(has_nats, active == ActiveBackend::Nats, "NATS exists only for the NATS backend");
@@ -148,7 +138,7 @@ async fn switching_backends_back_and_forth_converges() {
 async fn deleting_the_eventing_cr_deprovisions_everything() {
     let (client, ns) = setup_with_manager("eventing-delete").await;
     let api = create(&client, &ns.name, json!({})).await;
-    wait_until(&api, "eventing", in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
+    wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     api.delete("eventing", &DeleteParams::default()).await.expect("delete");
     wait_deleted(&api, "eventing", TIMEOUT).await;
     wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), &ns.name), "eventing-nats", TIMEOUT).await;

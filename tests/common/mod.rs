@@ -197,3 +197,19 @@ pub async fn setup_with_manager(prefix: &str) -> (Client, TestNamespace) {
 
 /// Where the test manager keeps its credentials key.
 pub const MANAGER_NAMESPACE: &str = "eventing-manager-tests";
+
+/// An Eventing CR whose status reports `state` for `backend` at its current generation.
+pub fn eventing_in_state(
+    state: eventing_manager::api::State,
+    backend: eventing_manager::api::eventing::ActiveBackend,
+) -> impl Fn(Option<&eventing_manager::api::eventing::Eventing>) -> bool {
+    move |e| {
+        e.is_some_and(|e| {
+            e.status.as_ref().is_some_and(|s| {
+                s.state == Some(state)
+                    && s.active_backend == Some(backend)
+                    && s.observed_generation == e.metadata.generation
+            })
+        })
+    }
+}

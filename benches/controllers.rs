@@ -1,14 +1,16 @@
-//! End-to-end figures of the NATS controller on the local control plane (`make bench` starts it):
+//! End-to-end figures of the controllers on the local control plane (`make bench` starts it):
 //! latency from creating a NATS CR to state Ready, API writes for unchanged CRs over a resync
-//! period, and 200 CRs across 20 namespaces (time to all Ready, the manager's peak memory).
-//! The manager runs as its own process, as in production.
+//! period, 200 CRs across 20 namespaces (time to all Ready, the manager's peak memory), the time
+//! from enabling `eventing` in a Kyma CR to the module Ready there, and from a backend switch to
+//! Ready. The manager runs as its own process, as in production.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use eventing_manager::api::{Nats, State};
+use eventing_manager::api::eventing::{ActiveBackend, Eventing};
+use eventing_manager::api::{Kyma, Nats, State};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -219,6 +221,80 @@ async fn main() {
     println!(
         "200 NATS CRs in 20 namespaces: all Ready after {:.1} s; manager peak RSS {peak:.1} MiB, current {current:.1} MiB",
         elapsed.as_secs_f64()
+    );
+    cleanup(&client).await;
+
+    // 4. Enabling eventing in a Kyma CR → the module Ready in the Kyma CR, 10 runs.
+    let mut enable = Vec::new();
+    for i in 0..10 {
+        let ns = format!("bench-kyma-{run_id}-{i}");
+        namespace(&client, &ns).await;
+        let kymas: Api<Kyma> = Api::namespaced(client.clone(), &ns);
+        let kyma: Kyma = serde_json::from_value(json!({"apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"}, "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}})).expect("Kyma");
+        let started = Instant::now();
+        kymas.create(&PostParams::default(), &kyma).await.expect("create Kyma");
+        let module_ready = |k: Option<&Kyma>| {
+            k.and_then(|k| k.status.as_ref())
+                .is_some_and(|s| s.modules.iter().any(|m| m.name == "eventing" && m.state == State::Ready))
+        };
+        tokio::time::timeout(Duration::from_secs(90), await_condition(kymas.clone(), "default", module_ready))
+            .await
+            .expect("Ready within 90s")
+            .expect("watch");
+        enable.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    enable.sort_by(f64::total_cmp);
+    println!(
+        "Kyma CR enables eventing → module Ready in the Kyma CR (10 runs): median {:.0} ms, p95 {:.0} ms",
+        percentile(&enable, 0.5),
+        percentile(&enable, 0.95)
+    );
+
+    // 5. Backend switches NATS ⇄ EventMesh → Ready with the new backend, 10 switches.
+    let ns = format!("bench-kyma-{run_id}-0");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), &ns);
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "em"}, "stringData": {"client-id": "x"}}))
+                .expect("secret"),
+        )
+        .await
+        .expect("secret");
+    let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns);
+    let mut switches = Vec::new();
+    for i in 0..10 {
+        let (backend, active) = if i % 2 == 0 {
+            (json!({"type": "EventMesh", "config": {"eventMeshSecret": format!("{ns}/em")}}), ActiveBackend::EventMesh)
+        } else {
+            (json!({"type": "NATS"}), ActiveBackend::Nats)
+        };
+        let started = Instant::now();
+        let patched = eventings
+            .patch("eventing", &PatchParams::default(), &Patch::Merge(json!({"spec": {"backend": backend}})))
+            .await
+            .expect("switch");
+        let generation = patched.metadata.generation;
+        let ready = move |e: Option<&Eventing>| {
+            e.is_some_and(|e| {
+                e.status.as_ref().is_some_and(|s| {
+                    s.state == Some(State::Ready)
+                        && s.active_backend == Some(active)
+                        && s.observed_generation == generation
+                })
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(90), await_condition(eventings.clone(), "eventing", ready))
+            .await
+            .expect("Ready within 90s")
+            .expect("watch");
+        switches.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    switches.sort_by(f64::total_cmp);
+    println!(
+        "backend switch → Ready (10 switches NATS ⇄ EventMesh): median {:.0} ms, p95 {:.0} ms",
+        percentile(&switches, 0.5),
+        percentile(&switches, 0.95)
     );
     cleanup(&client).await;
 }

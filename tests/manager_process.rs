@@ -1,0 +1,106 @@
+//! The manager as its own process, as in production: SIGTERM lets it finish and exit 0, and a
+//! manager killed in the middle of a backend switch is replaced by one that converges.
+//! (This binary runs no in-process manager, so the processes here are the only ones reconciling.)
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{TestNamespace, client_with_crds, eventing_in_state, wait_deleted, wait_until};
+use eventing_manager::api::State;
+use eventing_manager::api::eventing::{ActiveBackend, Eventing};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Manager(Child);
+
+impl Manager {
+    fn start() -> Self {
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+        let child = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
+            .args([
+                "run",
+                "--manager-namespace",
+                common::MANAGER_NAMESPACE,
+                "--log-format",
+                "json",
+                "--shutdown-timeout-seconds",
+                "10",
+            ])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the manager");
+        Manager(child)
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn prepare(prefix: &str) -> (Client, TestNamespace) {
+    let client = client_with_crds().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let manager_ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": common::MANAGER_NAMESPACE}})).expect("ns");
+    let _ = namespaces.create(&PostParams::default(), &manager_ns).await;
+    let ns = TestNamespace::create(&client, prefix).await;
+    (client, ns)
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_manager_with_exit_code_zero() {
+    let _ = prepare("manager-sigterm").await;
+    let mut manager = Manager::start();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pid = manager.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = manager.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the manager did not stop within 15s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+}
+
+#[tokio::test]
+async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() {
+    let (client, ns) = prepare("manager-restart").await;
+    let first = Manager::start();
+    let api: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
+    let eventing: Eventing = serde_json::from_value(json!({
+        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {}
+    }))
+    .expect("Eventing");
+    api.create(&PostParams::default(), &eventing).await.expect("create");
+    wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
+
+    let mut secret = Secret::default();
+    secret.metadata.name = Some("em".into());
+    secret.string_data = Some([("client-id".to_owned(), "x".to_owned())].into());
+    Api::<Secret>::namespaced(client.clone(), &ns.name).create(&PostParams::default(), &secret).await.expect("secret");
+    let switch =
+        json!({"spec": {"backend": {"type": "EventMesh", "config": {"eventMeshSecret": format!("{}/em", ns.name)}}}});
+    api.patch("eventing", &PatchParams::default(), &Patch::Merge(&switch)).await.expect("switch");
+    drop(first); // SIGKILL, whatever it was doing
+
+    let _second = Manager::start();
+    wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::EventMesh), TIMEOUT).await;
+    wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), &ns.name), "eventing-nats", TIMEOUT).await;
+}
