@@ -27,6 +27,8 @@ pub struct ApplyReport {
     pub unchanged: usize,
     /// Kinds the cluster does not serve (skipped; the chart renders them only when served).
     pub unserved: Vec<String>,
+    /// Objects still being deleted (by someone else): re-created once they are gone.
+    pub terminating: Vec<String>,
 }
 
 /// Server-side apply with one field manager, for the objects of one release.
@@ -61,11 +63,15 @@ impl Applier {
                 continue;
             };
             let namespace = manifest.namespace();
-            if let Some(live) = self.live.get(&self.client, &resolved, namespace, manifest.name()).await?
-                && contains(&live, &manifest.object)
-            {
-                report.unchanged += 1;
-                continue;
+            if let Some(live) = self.live.get(&self.client, &resolved, namespace, manifest.name()).await? {
+                if live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+                    report.terminating.push(describe(manifest));
+                    continue;
+                }
+                if contains(&live, &manifest.object) {
+                    report.unchanged += 1;
+                    continue;
+                }
             }
             let api = resolved.api(&self.client, namespace);
             match api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object)).await {

@@ -42,6 +42,10 @@ pub struct Assessment {
     pub conditions: Vec<Decided>,
 }
 
+/// How soon to look again when an object we render is still being deleted by someone else: it is
+/// re-created once gone, without relying on its deletion event.
+const TERMINATING_RECHECK: Duration = Duration::from_secs(2);
+
 /// A kind reconciled through the pipeline.
 pub trait Module:
     Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
@@ -173,11 +177,16 @@ pub fn error_policy<M: Module>(object: Arc<M>, error: &ReconcileError, ctx: Arc<
 async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
     let owner = Owner::of(object);
     match run_stages(object, ctx, &owner).await {
-        Ok(assessment) => {
+        Ok((assessment, terminating)) => {
             publish(object, ctx, assessment.state, &assessment.conditions).await?;
             ctx.reset_backoff(&key(object));
             tracing::info!(state = %assessment.state, "reconciled");
-            Ok(Action::requeue(ctx.config.resync))
+            if terminating.is_empty() {
+                Ok(Action::requeue(ctx.config.resync))
+            } else {
+                tracing::info!(objects = ?terminating, "waiting for objects being deleted, to re-create them");
+                Ok(Action::requeue(TERMINATING_RECHECK))
+            }
         }
         Err(error @ ReconcileError::Invalid(_)) => {
             // The user must change something: say what, touch nothing else, and look again when it changes.
@@ -194,7 +203,12 @@ async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconcile
     }
 }
 
-async fn run_stages<M: Module>(object: &M, ctx: &Context, owner: &Owner) -> Result<Assessment, ReconcileError> {
+/// The stages of an apply; also returns the rendered objects that are still being deleted.
+async fn run_stages<M: Module>(
+    object: &M,
+    ctx: &Context,
+    owner: &Owner,
+) -> Result<(Assessment, Vec<String>), ReconcileError> {
     let prepared = object.prepare(ctx, owner).await?;
     let mut rendered: Vec<Manifest> =
         M::chart(ctx).render(&prepared.overrides, &prepared.release, &ctx.api_versions())?;
@@ -215,7 +229,11 @@ async fn run_stages<M: Module>(object: &M, ctx: &Context, owner: &Owner) -> Resu
     );
     let mut warnings = prepared.warnings.clone();
     warnings.extend(object.after_apply(ctx, owner, &prepared).await?);
-    object.assess(ctx, &prepared, &warnings).await
+    let mut assessment = object.assess(ctx, &prepared, &warnings).await?;
+    if !report.terminating.is_empty() && assessment.state == State::Ready {
+        assessment.state = State::Processing;
+    }
+    Ok((assessment, report.terminating))
 }
 
 async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
