@@ -34,15 +34,19 @@ impl Drop for Manager {
 }
 
 impl Manager {
-    fn metrics(&self) -> String {
-        http_get(self.metrics_port, "/metrics").unwrap_or_default()
-    }
+    /// The sum of a counter over its label sets, read from /metrics (retried: a read can fail under load).
     fn counter(&self, name: &str) -> f64 {
-        self.metrics()
-            .lines()
-            .filter(|l| l.split('{').next().map(|n| n.split(' ').next().unwrap_or(n)) == Some(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        for _ in 0..10 {
+            if let Some(text) = http_get(self.metrics_port, "/metrics").filter(|t| t.contains("# TYPE")) {
+                return text
+                    .lines()
+                    .filter(|l| l.split(['{', ' ']).next() == Some(name))
+                    .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("cannot read the manager's /metrics");
     }
     /// Peak and current resident memory of the manager process, in MiB.
     fn memory(&self) -> (f64, f64) {
