@@ -133,14 +133,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// Deletes the benchmark's namespaces and waits until they are gone (the manager, still running,
+/// removes its finalizers), so that one section's pods do not take the next one's node capacity.
 async fn cleanup(client: &Client) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let _ = namespaces
-        .delete_collection(
-            &DeleteParams::background(),
-            &ListParams::default().labels("eventing-manager.kyma-project.io/bench=true"),
-        )
-        .await;
+    let selector = ListParams::default().labels("eventing-manager.kyma-project.io/bench=true");
+    // Namespaces have no deletecollection: one by one.
+    for namespace in namespaces.list_metadata(&selector).await.map(|l| l.items).unwrap_or_default() {
+        let _ = namespaces.delete(&namespace.name_any(), &DeleteParams::background()).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while namespaces.list_metadata(&selector).await.map(|l| !l.items.is_empty()).unwrap_or(false) {
+        assert!(Instant::now() < deadline, "benchmark namespaces were not deleted within 180s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[tokio::main]
@@ -151,8 +157,8 @@ async fn main() {
         return;
     }
     let client = Client::try_default().await.expect("no control plane: run `make testenv-up` (make bench does)");
-    cleanup(&client).await;
     let manager = start_manager(&client).await;
+    cleanup(&client).await;
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..6];
 
     // 1. Latency from create to Ready, 20 runs of a default (3 server) cluster.

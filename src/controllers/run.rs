@@ -44,10 +44,9 @@ where
 {
     let (reader, writer) = reflector::store_shared(1024);
     let subscriber = writer.subscribe().expect("a shared store can be subscribed to");
-    let driver = reflector::reflector(writer, watcher(api, config))
-        .default_backoff()
-        .touched_objects()
-        .for_each(|_| future::ready(()));
+    // managedFields are large and never read from the cache: drop them to keep memory low.
+    let events = watcher(api, config).default_backoff().modify(|object| object.managed_fields_mut().clear());
+    let driver = reflector::reflector(writer, events).touched_objects().for_each(|_| future::ready(()));
     (reader, subscriber, driver)
 }
 
