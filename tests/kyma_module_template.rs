@@ -20,7 +20,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 async fn the_cluster_module_template_provides_the_default_cr() {
     let (client, ns) = setup_with_manager("kyma-template").await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd: CustomResourceDefinition = yaml_serde::from_str(include_str!("fixtures/moduletemplate-crd.yaml")).expect("fixture");
+    let crd: CustomResourceDefinition =
+        yaml_serde::from_str(include_str!("fixtures/moduletemplate-crd.yaml")).expect("fixture");
     crds.patch(&crd.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd)).await.expect("CRD");
     wait_until(&crds, &crd.name_any(), conditions::is_crd_established(), TIMEOUT).await;
 
@@ -33,7 +34,8 @@ async fn the_cluster_module_template_provides_the_default_cr() {
     };
     let templates: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns.name, &resource);
     let mut template = DynamicObject::new("eventing-fast", &resource);
-    template.metadata.labels = Some([("operator.kyma-project.io/module-name".to_owned(), "eventing".to_owned())].into());
+    template.metadata.labels =
+        Some([("operator.kyma-project.io/module-name".to_owned(), "eventing".to_owned())].into());
     template.data = json!({"spec": {"channel": "fast", "data": {
         "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing",
         "metadata": {"name": "eventing", "namespace": "kyma-system"},
@@ -50,7 +52,11 @@ async fn the_cluster_module_template_provides_the_default_cr() {
     kymas.create(&PostParams::default(), &kyma).await.expect("create Kyma");
     let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
     let eventing = wait_until(&eventings, "eventing", |e: Option<&Eventing>| e.is_some(), TIMEOUT).await;
-    assert_eq!((eventing.spec.publisher.replicas.min, eventing.spec.publisher.replicas.max), (1, 3), "spec.data of the cluster's template");
+    assert_eq!(
+        (eventing.spec.publisher.replicas.min, eventing.spec.publisher.replicas.max),
+        (1, 3),
+        "spec.data of the cluster's template"
+    );
     assert_eq!(eventing.spec.backend.kind.canonical(), ActiveBackend::Nats);
     assert_eq!(eventing.namespace().as_deref(), Some(ns.name.as_str()), "created next to the Kyma CR");
 
