@@ -9,7 +9,7 @@ use common::{FIELD_MANAGER, setup_with_manager, wait_deleted, wait_until};
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
 use eventing_manager::api::kyma::Kyma;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::conditions;
 use kube::{Api, ResourceExt};
 use serde_json::json;
@@ -25,13 +25,7 @@ async fn the_cluster_module_template_provides_the_default_cr() {
     crds.patch(&crd.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd)).await.expect("CRD");
     wait_until(&crds, &crd.name_any(), conditions::is_crd_established(), TIMEOUT).await;
 
-    let resource = ApiResource {
-        group: "operator.kyma-project.io".into(),
-        version: "v1beta2".into(),
-        api_version: "operator.kyma-project.io/v1beta2".into(),
-        kind: "ModuleTemplate".into(),
-        plural: "moduletemplates".into(),
-    };
+    let resource = eventing_manager::controllers::kyma::module_template_resource();
     let templates: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns.name, &resource);
     let mut template = DynamicObject::new("eventing-fast", &resource);
     template.metadata.labels =

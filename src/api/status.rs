@@ -37,9 +37,6 @@ impl std::fmt::Display for State {
     }
 }
 
-/// Conditions as a list keyed by `type`, so the API server rejects duplicates.
-pub type Conditions = Vec<Condition>;
-
 /// Schema of a condition list: `x-kubernetes-list-type: map` keyed by `type`.
 pub fn conditions_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let mut schema = generator.subschema_for::<Vec<Condition>>();

@@ -1,8 +1,6 @@
 //! Live objects of the kinds we render, read from the controllers' reflector caches; kinds without
 //! a cache (Istio's DestinationRule) are read from the API server.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
@@ -103,12 +101,5 @@ impl LiveObjects {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
             Err(source) => Err(ApplyError::Read { object: format!("{kind} list"), source }),
         }
-    }
-
-    /// Labels of a cached object, if cached.
-    pub fn labels_of(&self, kind: &str, namespace: &str, name: &str) -> Option<BTreeMap<String, String>> {
-        by_kind!(self, kind, |store| cached(store, Some(namespace), name))
-            .flatten()
-            .and_then(|v| serde_json::from_value(v["metadata"]["labels"].clone()).ok())
     }
 }

@@ -44,10 +44,6 @@ impl Applier {
         Self { resolver: Resolver::new(client.clone()), client, live }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     pub fn live(&self) -> &LiveObjects {
         &self.live
     }

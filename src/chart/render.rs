@@ -53,10 +53,6 @@ fn register_templates(chart: &Chart, registry: &mut Handlebars<'static>) -> Resu
 }
 
 impl CompiledChart {
-    pub fn chart(&self) -> &Chart {
-        &self.chart
-    }
-
     /// Renders with `overrides` over the chart's defaults; `api_versions` are the APIs the cluster
     /// serves (`networking.istio.io/v1`), as in `Capabilities.APIVersions`.
     pub fn render(

@@ -70,9 +70,14 @@ impl Context {
         config: Config,
         optional_crds: Store<CustomResourceDefinition>,
     ) -> Result<Self, ChartError> {
-        let nats = chart::bundled_nats()?;
-        let nats_kinds = nats.kinds();
         let module = chart::bundled()?;
+        let nats = module
+            .subcharts
+            .iter()
+            .find(|c| c.name == "nats")
+            .cloned()
+            .ok_or(ChartError::MissingSubchart { name: "nats".into() })?;
+        let nats_kinds = nats.kinds();
         let mut module_kinds = module.kinds();
         module_kinds.push(("v1".into(), "Secret".into()));
         Ok(Self {

@@ -25,17 +25,21 @@ pub const MODULE: &str = "eventing";
 pub const KYMA_LABEL: &str = "operator.kyma-project.io/kyma-name";
 const EMBEDDED_TEMPLATE: &str = include_str!("../../module-template.yaml");
 
-/// The default Eventing CR: `spec.data` of the cluster's ModuleTemplate for `eventing`, else of the
-/// embedded `module-template.yaml`.
-pub async fn default_module_cr(ctx: &Context) -> Result<Value, ReconcileError> {
-    let resource = ApiResource {
+/// lifecycle-manager's ModuleTemplate (`operator.kyma-project.io/v1beta2`), which this crate has no type for.
+pub fn module_template_resource() -> ApiResource {
+    ApiResource {
         group: "operator.kyma-project.io".into(),
         version: "v1beta2".into(),
         api_version: "operator.kyma-project.io/v1beta2".into(),
         kind: "ModuleTemplate".into(),
         plural: "moduletemplates".into(),
-    };
-    let templates: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &resource);
+    }
+}
+
+/// The default Eventing CR: `spec.data` of the cluster's ModuleTemplate for `eventing`, else of the
+/// embedded `module-template.yaml`.
+pub async fn default_module_cr(ctx: &Context) -> Result<Value, ReconcileError> {
+    let templates: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &module_template_resource());
     let selector = format!("operator.kyma-project.io/module-name={MODULE}");
     match templates.list(&ListParams::default().labels(&selector)).await {
         Ok(list) => {

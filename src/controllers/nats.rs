@@ -94,6 +94,11 @@ pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
     names
 }
 
+/// The label selector of a release's NATS pods and JetStream volume claims (the chart's selector labels).
+fn release_selector(release: &str) -> String {
+    format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={release}")
+}
+
 fn statefulset(ctx: &Context, namespace: &str, name: &str) -> Option<std::sync::Arc<StatefulSet>> {
     ctx.applier.live().statefulsets.as_ref()?.get(&ObjectRef::new(name).within(namespace))
 }
@@ -164,7 +169,7 @@ impl Module for Nats {
         }
         let Some(wanted) = quantity_bytes(&file.size) else { return Ok(Vec::new()) };
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-        let selector = format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={}", owner.name);
+        let selector = release_selector(&owner.name);
         let list = claims
             .list(&ListParams::default().labels(&selector))
             .await
@@ -256,7 +261,7 @@ impl Module for Nats {
             return Ok(());
         }
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-        let selector = format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={}", owner.name);
+        let selector = release_selector(&owner.name);
         let list = claims
             .list_metadata(&ListParams::default().labels(&selector))
             .await
@@ -321,7 +326,7 @@ async fn zone_spread_warning(
     };
     let all_zones: BTreeSet<String> =
         nodes.items.iter().filter_map(|n| n.labels().get("topology.kubernetes.io/zone").cloned()).collect();
-    let selector = format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={release}");
+    let selector = release_selector(release);
     let pods = Api::<Pod>::namespaced(ctx.client.clone(), namespace)
         .list(&ListParams::default().labels(&selector))
         .await
