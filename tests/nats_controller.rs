@@ -146,8 +146,11 @@ async fn deleted_or_edited_children_are_restored() {
             plural: plural.into(),
         };
         let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns.name, &resource);
+        // Ready and idle first, so that nothing but the deletion can trigger the restore.
+        wait_until(&api, "r", ready_with(3), TIMEOUT).await;
         let uid = objects.get(name).await.expect("exists").uid();
-        objects.delete(name, &DeleteParams::foreground()).await.expect("delete");
+        // As `kubectl delete` does: background propagation, so the deletion event is all there is.
+        objects.delete(name, &DeleteParams::background()).await.expect("delete");
         let restored = wait_until(
             &objects,
             name,

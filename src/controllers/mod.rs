@@ -9,6 +9,7 @@ pub mod kyma;
 pub mod nats;
 pub mod pipeline;
 mod run;
+mod shared;
 
 pub use context::{Config, Context, KymaMode};
 pub use error::ReconcileError;

@@ -11,13 +11,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::{self, ObjectRef, ReflectHandle};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Client, ResourceExt};
 
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
+use super::shared::SharedWatch;
 use super::{Config, Context, KymaMode, eventing, kyma, nats};
 use crate::api::{Eventing, Kyma, Nats};
 use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, MANAGER_NAME};
@@ -32,22 +32,6 @@ pub enum RunError {
     Kube(#[from] kube::Error),
     #[error("loading the bundled chart: {0}")]
     Chart(#[from] crate::chart::ChartError),
-}
-
-/// A reflector whose store and event stream the controllers share; the returned future drives it.
-fn shared_reflector<K>(
-    api: Api<K>,
-    config: watcher::Config,
-) -> (reflector::Store<K>, ReflectHandle<K>, impl Future<Output = ()> + Send)
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store_shared(1024);
-    let subscriber = writer.subscribe().expect("a shared store can be subscribed to");
-    // managedFields are large and never read from the cache: drop them to keep memory low.
-    let events = watcher(api, config).default_backoff().modify(|object| object.managed_fields_mut().clear());
-    let driver = reflector::reflector(writer, events).touched_objects().for_each(|_| future::ready(()));
-    (reader, subscriber, driver)
 }
 
 async fn check_crds(client: &Client) -> Result<(), RunError> {
@@ -83,11 +67,17 @@ pub async fn run(
     check_crds(&client).await?;
     let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER_NAME}"));
     let mut drivers = Vec::new();
+    macro_rules! shared {
+        ($kind:ty, $config:expr) => {{
+            let (watch, driver) = SharedWatch::start(Api::<$kind>::all(client.clone()), $config);
+            drivers.push(driver.boxed());
+            watch
+        }};
+    }
     macro_rules! owned {
         ($kind:ty) => {{
-            let (store, handle, driver) = shared_reflector(Api::<$kind>::all(client.clone()), ours.clone());
-            drivers.push(driver.boxed());
-            (store, handle)
+            let watch = shared!($kind, ours.clone());
+            (watch.store.clone(), watch)
         }};
     }
     let (statefulsets, statefulset_events) = owned!(StatefulSet);
@@ -99,11 +89,15 @@ pub async fn run(
     let (disruption_budgets, disruption_budget_events) = owned!(PodDisruptionBudget);
     let (autoscalers, autoscaler_events) = owned!(HorizontalPodAutoscaler);
     let optional_names = OPTIONAL_APIS.iter().map(|(_, crd)| format!("metadata.name={crd}")).collect::<Vec<_>>();
-    let (optional_crds, optional_crd_events, crd_driver) = shared_reflector(
-        Api::<CustomResourceDefinition>::all(client.clone()),
-        watcher::Config::default().fields(optional_names.first().map(String::as_str).unwrap_or_default()),
+    let optional_crd_events = shared!(
+        CustomResourceDefinition,
+        watcher::Config::default().fields(optional_names.first().map(String::as_str).unwrap_or_default())
     );
-    drivers.push(crd_driver.boxed());
+    let optional_crds = optional_crd_events.store.clone();
+    // Metadata of every Secret: a user's Secret that a CR refers to comes and goes.
+    // (`Api<PartialObjectMeta<_>>` watches metadata only.)
+    let user_secrets = shared!(PartialObjectMeta<Secret>, watcher::Config::default());
+    let eventing_watch = shared!(Eventing, watcher::Config::default());
 
     let readiness = config.readiness.clone();
     let synced = {
@@ -140,7 +134,7 @@ pub async fn run(
     // A user's Secret that a NATS CR refers to (leaf node credentials) re-triggers that CR when it comes or goes.
     let referring = {
         let store = nats_store.clone();
-        move |secret: PartialObjectMeta<Secret>| {
+        move |secret: Arc<PartialObjectMeta<Secret>>| {
             let namespace = secret.namespace();
             let name = secret.name_any();
             store
@@ -151,28 +145,25 @@ pub async fn run(
                 .collect::<Vec<_>>()
         }
     };
-    let user_secrets = watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .touched_objects();
 
     let shutdown = shutdown.shared();
     let shutdown_kyma = shutdown.clone();
     let kyma_ctx = ctx.clone();
     let nats_controller = controller
-        .owns_shared_stream(statefulset_events.clone())
-        .owns_shared_stream(config_map_events.clone())
-        .owns_shared_stream(service_events.clone())
-        .owns_shared_stream(service_account_events.clone())
-        .owns_shared_stream(secret_events.clone())
-        .owns_shared_stream(disruption_budget_events.clone())
-        .watches_shared_stream(optional_crd_events.clone(), all_nats)
-        .watches_stream(user_secrets, referring)
+        .owns_shared_stream(statefulset_events.subscribe())
+        .owns_shared_stream(config_map_events.subscribe())
+        .owns_shared_stream(service_events.subscribe())
+        .owns_shared_stream(service_account_events.subscribe())
+        .owns_shared_stream(secret_events.subscribe())
+        .owns_shared_stream(disruption_budget_events.subscribe())
+        .watches_shared_stream(optional_crd_events.subscribe(), all_nats)
+        .watches_shared_stream(user_secrets.subscribe(), referring)
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<Nats>, error_policy::<Nats>, ctx.clone())
         .for_each(log_result);
 
-    let controller = Controller::new(Api::<Eventing>::all(client.clone()), watcher::Config::default());
-    let eventing_store = controller.store();
+    let eventing_store = eventing_watch.store.clone();
+    let controller = Controller::for_shared_stream(eventing_watch.subscribe(), eventing_store.clone());
     let all_eventings = {
         let store = eventing_store.clone();
         move |_: Arc<CustomResourceDefinition>| {
@@ -182,7 +173,7 @@ pub async fn run(
     // The EventMesh Secret is a dependency that comes and goes: watched, not polled.
     let event_mesh_secret = {
         let store = eventing_store.clone();
-        move |secret: PartialObjectMeta<Secret>| {
+        move |secret: Arc<PartialObjectMeta<Secret>>| {
             let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
             store
                 .state()
@@ -192,20 +183,17 @@ pub async fn run(
                 .collect::<Vec<_>>()
         }
     };
-    let mesh_secrets = watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .touched_objects();
     let eventing_controller = controller
-        .owns_shared_stream(statefulset_events)
-        .owns_shared_stream(deployment_events)
-        .owns_shared_stream(config_map_events)
-        .owns_shared_stream(service_events)
-        .owns_shared_stream(service_account_events)
-        .owns_shared_stream(secret_events)
-        .owns_shared_stream(disruption_budget_events)
-        .owns_shared_stream(autoscaler_events)
-        .watches_shared_stream(optional_crd_events, all_eventings)
-        .watches_stream(mesh_secrets, event_mesh_secret)
+        .owns_shared_stream(statefulset_events.subscribe())
+        .owns_shared_stream(deployment_events.subscribe())
+        .owns_shared_stream(config_map_events.subscribe())
+        .owns_shared_stream(service_events.subscribe())
+        .owns_shared_stream(service_account_events.subscribe())
+        .owns_shared_stream(secret_events.subscribe())
+        .owns_shared_stream(disruption_budget_events.subscribe())
+        .owns_shared_stream(autoscaler_events.subscribe())
+        .watches_shared_stream(optional_crd_events.subscribe(), all_eventings)
+        .watches_shared_stream(user_secrets.subscribe(), event_mesh_secret)
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx)
         .for_each(log_result);
@@ -214,13 +202,13 @@ pub async fn run(
         KymaMode::Managed => future::ready(()).boxed(),
         KymaMode::Standalone => {
             // An Eventing CR re-triggers the Kyma CR named in its label.
-            let to_kyma = |eventing: Eventing| {
+            let to_kyma = |eventing: Arc<Eventing>| {
                 let namespace = eventing.namespace().unwrap_or_default();
                 eventing.labels().get(kyma::KYMA_LABEL).map(|name| ObjectRef::<Kyma>::new(name).within(&namespace))
             };
             let eventings = eventing_store.clone();
             Controller::new(Api::<Kyma>::all(client.clone()), watcher::Config::default())
-                .watches(Api::<Eventing>::all(client.clone()), watcher::Config::default(), to_kyma)
+                .watches_shared_stream(eventing_watch.subscribe(), to_kyma)
                 .graceful_shutdown_on(shutdown_kyma)
                 .run(move |object, ctx| kyma::reconcile(object, ctx, eventings.clone()), kyma::error_policy, kyma_ctx)
                 .for_each(log_result)

@@ -163,6 +163,10 @@ pub async fn apply_manifest(
 pub fn start_manager() {
     static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     STARTED.get_or_init(|| {
+        // `TEST_LOG=debug cargo test ... -- --nocapture` shows the in-process manager's log.
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime =
