@@ -6,4 +6,5 @@ pub mod chart;
 pub mod controllers;
 pub mod health;
 pub mod metrics;
+pub mod naming;
 pub mod telemetry;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use eventing_manager::{api, chart, controllers, telemetry};
+use eventing_manager::{api, chart, controllers, naming, telemetry};
 
 /// Kyma lifecycle module manager for Eventing and NATS.
 #[derive(Parser)]
@@ -51,6 +51,15 @@ struct RunArgs {
     /// Seconds that running reconciles get to finish after SIGTERM/SIGINT.
     #[arg(long, default_value_t = 30)]
     shutdown_timeout_seconds: u64,
+    /// The field manager of every apply and the value of the `app.kubernetes.io/managed-by` label.
+    #[arg(long, env = "EVENTING_MANAGER_NAME", default_value = eventing_manager::apply::MANAGER_NAME, value_parser = naming::label_value)]
+    manager_name: String,
+    /// Namespace the Eventing module installs NATS and the publisher into (default: the Eventing CR's).
+    #[arg(long, env = "EVENTING_INSTALL_NAMESPACE", value_parser = naming::dns_label)]
+    install_namespace: Option<String>,
+    /// Release name of the Eventing module's objects (`<release>-nats`, ...; default: the Eventing CR's name).
+    #[arg(long, env = "EVENTING_RELEASE_NAME", value_parser = naming::release_name)]
+    release_name: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -110,6 +119,9 @@ fn run(args: RunArgs) -> Result<(), String> {
             resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
             readiness,
             kyma_mode: args.kyma_mode,
+            manager_name: args.manager_name,
+            eventing_install_namespace: args.install_namespace,
+            eventing_release_name: args.release_name,
         };
         let timeout = std::time::Duration::from_secs(args.shutdown_timeout_seconds);
         controllers::run(client, config, shutdown_signal(timeout)).await.map_err(|e| e.to_string())

@@ -104,3 +104,21 @@ async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() 
     wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::EventMesh), TIMEOUT).await;
     wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), &ns.name), "eventing-nats", TIMEOUT).await;
 }
+
+#[test]
+fn bad_naming_flags_stop_the_manager_before_it_starts() {
+    for (flag, value, says) in [
+        ("--release-name", "My_Release", "not a valid release name"),
+        ("--install-namespace", "Kyma-System", "not a valid namespace name"),
+        ("--manager-name", "bad/name", "not a valid manager name"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
+            .args(["run", flag, value])
+            .env("KUBECONFIG", "/nonexistent")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag} {value} was accepted");
+        assert!(stderr.contains(flag) && stderr.contains(says), "{flag}: {stderr}");
+    }
+}

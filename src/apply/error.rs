@@ -7,6 +7,10 @@ pub enum ApplyError {
     Apply { object: String, source: kube::Error },
     #[error("reading {object}: {source}")]
     Read { object: String, source: kube::Error },
+    #[error(
+        "{object} belongs to the release of {owner}; two CRs cannot install the same objects (change the release name or install namespace, or delete one CR)"
+    )]
+    Conflict { object: String, owner: String },
     #[error("pruning {object}: {source}")]
     Prune { object: String, source: kube::Error },
 }

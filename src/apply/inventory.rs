@@ -9,15 +9,15 @@ use serde_json::{Value, json};
 
 use crate::chart::Manifest;
 
-/// The one field manager of every server-side apply.
-pub const FIELD_MANAGER: &str = "eventing-manager";
+/// The default manager name: the field manager of every server-side apply and the value of the
+/// managed-by label (`--manager-name`).
 pub const MANAGER_NAME: &str = "eventing-manager";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 const OWNER_KIND: &str = "eventing-manager.kyma-project.io/owner-kind";
 const OWNER_NAMESPACE: &str = "eventing-manager.kyma-project.io/owner-namespace";
 const OWNER_NAME: &str = "eventing-manager.kyma-project.io/owner-name";
 
-/// The CR a release belongs to.
+/// The CR a release belongs to, and where its objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     pub api_version: String,
@@ -25,22 +25,39 @@ pub struct Owner {
     pub namespace: String,
     pub name: String,
     pub uid: String,
+    /// The managed-by label's value.
+    pub manager: String,
+    /// The namespace the release installs into; the CR's own unless configured otherwise.
+    pub install_namespace: String,
+}
+
+/// Kind, namespace and name of the CR that an object's inventory labels name.
+pub fn owner_from_labels(labels: &BTreeMap<String, String>) -> Option<(&str, &str, &str)> {
+    Some((labels.get(OWNER_KIND)?, labels.get(OWNER_NAMESPACE)?, labels.get(OWNER_NAME)?))
 }
 
 impl Owner {
-    pub fn of<K: Resource<DynamicType = ()>>(object: &K) -> Self {
+    pub fn of<K: Resource<DynamicType = ()>>(object: &K, manager: &str, install_namespace: Option<&str>) -> Self {
+        let namespace = object.namespace().unwrap_or_default();
         Self {
             api_version: K::api_version(&()).into_owned(),
             kind: K::kind(&()).into_owned(),
-            namespace: object.namespace().unwrap_or_default(),
+            install_namespace: install_namespace.filter(|n| !n.is_empty()).unwrap_or(&namespace).to_owned(),
+            namespace,
             name: object.name_any(),
             uid: object.uid().unwrap_or_default(),
+            manager: manager.to_owned(),
         }
+    }
+
+    /// Who the CR is, in messages: `Eventing kyma-system/eventing`.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind, self.namespace, self.name)
     }
 
     pub fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
-            (MANAGED_BY_LABEL.to_owned(), MANAGER_NAME.to_owned()),
+            (MANAGED_BY_LABEL.to_owned(), self.manager.clone()),
             (OWNER_KIND.to_owned(), self.kind.clone()),
             (OWNER_NAMESPACE.to_owned(), self.namespace.clone()),
             (OWNER_NAME.to_owned(), self.name.clone()),
@@ -57,19 +74,23 @@ impl Owner {
         self.labels().iter().all(|(k, v)| labels.get(k) == Some(v))
     }
 
-    pub fn owner_reference(&self) -> OwnerReference {
-        OwnerReference {
-            api_version: self.api_version.clone(),
-            kind: self.kind.clone(),
-            name: self.name.clone(),
-            uid: self.uid.clone(),
-            controller: Some(true),
-            block_owner_deletion: Some(true),
-        }
+    /// The controller owner reference for an object in `namespace`; none across namespaces, where
+    /// Kubernetes does not allow one (the finalizer's prune deprovisions those).
+    pub fn owner_references(&self, namespace: &str) -> Option<Vec<OwnerReference>> {
+        (namespace == self.namespace).then(|| {
+            vec![OwnerReference {
+                api_version: self.api_version.clone(),
+                kind: self.kind.clone(),
+                name: self.name.clone(),
+                uid: self.uid.clone(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }]
+        })
     }
 
-    /// Puts the object into the owner's namespace (unless the chart chose one), adds the inventory
-    /// labels and the controller owner reference.
+    /// Puts the object into the install namespace (unless the chart chose one), adds the inventory
+    /// labels and, within the owner's namespace, the controller owner reference.
     pub fn stamp(&self, manifest: &mut Manifest) {
         let object = &mut manifest.object;
         if !object["metadata"].is_object() {
@@ -77,7 +98,7 @@ impl Owner {
         }
         let metadata = &mut object["metadata"];
         if metadata.get("namespace").and_then(Value::as_str).is_none_or(str::is_empty) {
-            metadata["namespace"] = json!(self.namespace);
+            metadata["namespace"] = json!(self.install_namespace);
         }
         if !metadata["labels"].is_object() {
             metadata["labels"] = json!({});
@@ -85,7 +106,11 @@ impl Owner {
         for (key, value) in self.labels() {
             metadata["labels"][key] = json!(value);
         }
-        metadata["ownerReferences"] = json!([self.owner_reference()]);
+        let namespace = metadata["namespace"].as_str().unwrap_or_default().to_owned();
+        match self.owner_references(&namespace) {
+            Some(references) => metadata["ownerReferences"] = json!(references),
+            None => drop(metadata.as_object_mut().and_then(|m| m.remove("ownerReferences"))),
+        }
     }
 }
 
@@ -100,6 +125,8 @@ mod tests {
             namespace: "ns".into(),
             name: "eu".into(),
             uid: "u-1".into(),
+            manager: MANAGER_NAME.into(),
+            install_namespace: "ns".into(),
         }
     }
 
@@ -117,6 +144,22 @@ mod tests {
         assert_eq!(metadata["labels"]["eventing-manager.kyma-project.io/owner-name"], "eu");
         assert_eq!(metadata["ownerReferences"][0]["controller"], true);
         assert_eq!(metadata["ownerReferences"][0]["uid"], "u-1");
+    }
+
+    #[test]
+    fn another_install_namespace_gets_labels_but_no_owner_reference() {
+        let owner = Owner { install_namespace: "kyma-system".into(), manager: "custom".into(), ..owner() };
+        let mut manifest = Manifest {
+            source: "t".into(),
+            object: json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+        };
+        owner.stamp(&mut manifest);
+        let metadata = &manifest.object["metadata"];
+        assert_eq!(metadata["namespace"], "kyma-system");
+        assert_eq!(metadata["labels"]["app.kubernetes.io/managed-by"], "custom");
+        assert!(metadata.get("ownerReferences").is_none(), "no owner reference across namespaces");
+        let labels: BTreeMap<String, String> = serde_json::from_value(metadata["labels"].clone()).expect("labels");
+        assert_eq!(owner_from_labels(&labels), Some(("NATS", "ns", "eu")));
     }
 
     #[test]

@@ -95,8 +95,8 @@ impl LiveObjects {
         if self.has_store(kind) {
             return Ok(by_kind!(self, kind, |store| owned(store, owner)).unwrap_or_default());
         }
-        let namespace = resolved.namespaced.then_some(owner.namespace.as_str());
-        match resolved.api(client, namespace).list_metadata(&ListParams::default().labels(&owner.selector())).await {
+        // Every namespace: a release whose install namespace changed leaves objects in the old one.
+        match resolved.api(client, None).list_metadata(&ListParams::default().labels(&owner.selector())).await {
             Ok(list) => Ok(list.items.iter().map(|o| (o.namespace(), o.name_any())).collect()),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
             Err(source) => Err(ApplyError::Read { object: format!("{kind} list"), source }),

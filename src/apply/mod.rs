@@ -10,7 +10,7 @@ mod resolve;
 
 pub use drift::contains;
 pub use error::ApplyError;
-pub use inventory::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGER_NAME, Owner};
+pub use inventory::{MANAGED_BY_LABEL, MANAGER_NAME, Owner, owner_from_labels};
 pub use live::LiveObjects;
 pub use readiness::{Rollout, deployment_rollout, statefulset_rollout};
 pub use resolve::{Resolved, Resolver};
@@ -37,22 +37,24 @@ pub struct Applier {
     client: Client,
     resolver: Resolver,
     live: LiveObjects,
+    field_manager: String,
 }
 
 impl Applier {
-    pub fn new(client: Client, live: LiveObjects) -> Self {
-        Self { resolver: Resolver::new(client.clone()), client, live }
+    pub fn new(client: Client, live: LiveObjects, field_manager: &str) -> Self {
+        Self { resolver: Resolver::new(client.clone()), client, live, field_manager: field_manager.to_owned() }
     }
 
     pub fn live(&self) -> &LiveObjects {
         &self.live
     }
 
-    /// Applies the manifests in order; objects whose live state already holds every rendered
-    /// field are not written (an unchanged release makes no API writes).
-    pub async fn apply(&self, manifests: &[Manifest]) -> Result<ApplyReport, ApplyError> {
+    /// Applies `owner`'s manifests in order; objects whose live state already holds every rendered
+    /// field are not written (an unchanged release makes no API writes). An object that another CR's
+    /// release owns is not taken over: that is a conflict the user must resolve.
+    pub async fn apply(&self, owner: &Owner, manifests: &[Manifest]) -> Result<ApplyReport, ApplyError> {
         let mut report = ApplyReport::default();
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let params = PatchParams::apply(&self.field_manager).force();
         for manifest in manifests {
             let Some(resolved) = self.resolver.resolve(manifest.api_version(), manifest.kind()).await? else {
                 report.unserved.push(format!("{}/{}", manifest.api_version(), manifest.kind()));
@@ -60,6 +62,9 @@ impl Applier {
             };
             let namespace = manifest.namespace();
             if let Some(live) = self.live.get(&self.client, &resolved, namespace, manifest.name()).await? {
+                if let Some(other) = owned_by_another(&live, owner) {
+                    return Err(ApplyError::Conflict { object: describe(manifest), owner: other });
+                }
                 if live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
                     report.terminating.push(describe(manifest));
                     continue;
@@ -120,6 +125,15 @@ impl Applier {
         }
         Ok(deleted)
     }
+}
+
+/// The CR (`Kind namespace/name`) that a live object's inventory labels name, when it is not `owner`.
+fn owned_by_another(live: &serde_json::Value, owner: &Owner) -> Option<String> {
+    let labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(live.pointer("/metadata/labels")?.clone()).ok()?;
+    let (kind, namespace, name) = owner_from_labels(&labels)?;
+    (kind != owner.kind || namespace != owner.namespace || name != owner.name)
+        .then(|| format!("{kind} {namespace}/{name}"))
 }
 
 fn describe(manifest: &Manifest) -> String {

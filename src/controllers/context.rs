@@ -23,6 +23,12 @@ pub struct Config {
     pub readiness: crate::health::Readiness,
     /// Standalone: the manager runs the Kyma controller; managed: lifecycle-manager does that job.
     pub kyma_mode: KymaMode,
+    /// The field manager of every apply and the value of the managed-by label on what we create.
+    pub manager_name: String,
+    /// Where the Eventing module installs; `None`: the Eventing CR's namespace.
+    pub eventing_install_namespace: Option<String>,
+    /// The release name of the Eventing module's objects; `None`: the Eventing CR's name.
+    pub eventing_release_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +47,9 @@ impl Default for Config {
             resync: Duration::from_secs(300),
             readiness: Default::default(),
             kyma_mode: KymaMode::default(),
+            manager_name: crate::apply::MANAGER_NAME.into(),
+            eventing_install_namespace: None,
+            eventing_release_name: None,
         }
     }
 }

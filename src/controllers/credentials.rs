@@ -62,11 +62,13 @@ pub fn derive(key: &[u8], uid: &str, purpose: &str) -> String {
 /// Makes sure the Secret `name` with `key: password for purpose` exists; an existing Secret is never
 /// changed. The password is never logged.
 pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose: &str) -> Result<(), ReconcileError> {
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let object = || format!("Secret {}/{name}", owner.namespace);
-    let cached = ctx.applier.live().secrets.as_ref().is_some_and(|store| {
-        store.get(&kube::runtime::reflector::ObjectRef::new(name).within(&owner.namespace)).is_some()
-    });
+    let namespace = &owner.install_namespace;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let object = || format!("Secret {namespace}/{name}");
+    let cached =
+        ctx.applier.live().secrets.as_ref().is_some_and(|store| {
+            store.get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace)).is_some()
+        });
     if cached
         || secrets.get_opt(name).await.map_err(|source| ReconcileError::Prepare { object: object(), source })?.is_some()
     {
@@ -79,9 +81,9 @@ pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.to_owned()),
-            namespace: Some(owner.namespace.clone()),
+            namespace: Some(namespace.clone()),
             labels: Some(labels),
-            owner_references: Some(vec![owner.owner_reference()]),
+            owner_references: owner.owner_references(namespace),
             ..ObjectMeta::default()
         },
         data: Some(BTreeMap::from([(key.to_owned(), ByteString(password.into_bytes()))])),

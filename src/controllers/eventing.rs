@@ -99,8 +99,13 @@ impl Module for Eventing {
         &ctx.module_kinds
     }
 
+    fn install_namespace(ctx: &Context) -> Option<&str> {
+        ctx.config.eventing_install_namespace.as_deref()
+    }
+
     async fn prepare(&self, ctx: &Context, owner: &Owner) -> Result<Prepared, ReconcileError> {
-        let release = Release { name: owner.name.clone(), namespace: owner.namespace.clone() };
+        let name = ctx.config.eventing_release_name.clone().unwrap_or_else(|| owner.name.clone());
+        let release = Release { name, namespace: owner.install_namespace.clone() };
         let mut prepared = Prepared {
             overrides: overrides(&release.name, &self.spec),
             release,
@@ -110,7 +115,7 @@ impl Module for Eventing {
         };
         match self.spec.backend.kind.canonical() {
             ActiveBackend::Nats => {
-                let secret = nats_credentials(&owner.name);
+                let secret = nats_credentials(&prepared.release.name);
                 credentials::ensure(ctx, owner, &secret, "admin-password", "eventing-nats-admin").await?;
                 prepared.keep.push(("Secret".into(), secret));
             }
@@ -132,7 +137,10 @@ impl Module for Eventing {
                         object: json!({
                             "apiVersion": "v1",
                             "kind": "Secret",
-                            "metadata": {"name": event_mesh_copy(&owner.name), "namespace": owner.namespace},
+                            "metadata": {
+                                "name": event_mesh_copy(&prepared.release.name),
+                                "namespace": prepared.release.namespace,
+                            },
                             "type": source.type_.unwrap_or_else(|| "Opaque".into()),
                             "data": source.data.unwrap_or_default(),
                         }),

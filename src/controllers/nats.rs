@@ -122,7 +122,7 @@ impl Module for Nats {
     }
 
     async fn prepare(&self, ctx: &Context, owner: &Owner) -> Result<Prepared, ReconcileError> {
-        let namespace = owner.namespace.clone();
+        let namespace = owner.install_namespace.clone();
         let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
         let mut missing = Vec::new();
         for name in referenced_secrets(&self.spec) {
@@ -168,12 +168,12 @@ impl Module for Nats {
             return Ok(Vec::new());
         }
         let Some(wanted) = quantity_bytes(&file.size) else { return Ok(Vec::new()) };
-        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.install_namespace);
         let selector = release_selector(&owner.name);
         let list = claims
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(kube_error("listing volume claims", owner.namespace.clone()))?;
+            .map_err(kube_error("listing volume claims", owner.install_namespace.clone()))?;
         let mut warnings = Vec::new();
         for claim in list {
             let spec = claim.spec.as_ref();
@@ -260,12 +260,12 @@ impl Module for Nats {
             tracing::info!("keeping the JetStream volume claims (pvcRetentionPolicy: Retain)");
             return Ok(());
         }
-        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.install_namespace);
         let selector = release_selector(&owner.name);
         let list = claims
             .list_metadata(&ListParams::default().labels(&selector))
             .await
-            .map_err(kube_error("listing volume claims", owner.namespace.clone()))?;
+            .map_err(kube_error("listing volume claims", owner.install_namespace.clone()))?;
         for claim in list {
             tracing::info!(claim = %claim.name_any(), "deleting JetStream volume claim (pvcRetentionPolicy: Delete)");
             crate::metrics::api_write("delete", "PersistentVolumeClaim");

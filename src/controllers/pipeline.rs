@@ -21,7 +21,7 @@ use tracing::Instrument;
 use super::conditions::{self, Decided};
 use super::{Context, ReconcileError};
 use crate::api::State;
-use crate::apply::Owner;
+use crate::apply::{ApplyError, Owner};
 use crate::chart::{CompiledChart, Manifest, Release};
 
 /// What `prepare` hands to the render step.
@@ -62,6 +62,10 @@ pub trait Module:
     const FINALIZER: &'static str;
 
     fn chart(ctx: &Context) -> &CompiledChart;
+    /// The namespace the release installs into when it is not the CR's own.
+    fn install_namespace(_ctx: &Context) -> Option<&str> {
+        None
+    }
     /// Every kind the chart can render: what prune looks at.
     fn kinds(ctx: &Context) -> &[(String, String)];
     /// Validates what the schema cannot, creates what the chart needs, returns the overrides.
@@ -115,6 +119,10 @@ fn deleting<M: Module>() -> Vec<Decided> {
         format!("deleting every object of the {}", M::SUBJECT),
     ));
     conditions
+}
+
+fn owner_of<M: Module>(object: &M, ctx: &Context) -> Owner {
+    Owner::of(object, &ctx.config.manager_name, M::install_namespace(ctx))
 }
 
 fn key<M: Module>(object: &M) -> String {
@@ -175,7 +183,7 @@ pub fn error_policy<M: Module>(object: Arc<M>, error: &ReconcileError, ctx: Arc<
 }
 
 async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
-    let owner = Owner::of(object);
+    let owner = owner_of(object, ctx);
     match run_stages(object, ctx, &owner).await {
         Ok((assessment, terminating)) => {
             publish(object, ctx, assessment.state, &assessment.conditions).await?;
@@ -216,7 +224,11 @@ async fn run_stages<M: Module>(
     for manifest in &mut rendered {
         owner.stamp(manifest);
     }
-    let report = ctx.applier.apply(&rendered).await?;
+    let report = ctx.applier.apply(owner, &rendered).await.map_err(|error| match error {
+        // Another CR's release holds these objects: the user must choose, we do not fight over them.
+        conflict @ ApplyError::Conflict { .. } => ReconcileError::Invalid(conflict.to_string()),
+        other => other.into(),
+    })?;
     let pruned = ctx.applier.prune(owner, M::kinds(ctx), &rendered, &prepared.keep).await?;
     crate::metrics::objects_applied(report.applied);
     crate::metrics::objects_pruned(pruned);
@@ -237,7 +249,7 @@ async fn run_stages<M: Module>(
 }
 
 async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
-    let owner = Owner::of(object);
+    let owner = owner_of(object, ctx);
     if let Err(error) = publish(object, ctx, State::Deleting, &deleting::<M>()).await {
         tracing::debug!("could not publish Deleting: {error}");
     }

@@ -13,14 +13,14 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
 use super::shared::SharedWatch;
 use super::{Config, Context, KymaMode, eventing, kyma, nats};
 use crate::api::{Eventing, Kyma, Nats};
-use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, MANAGER_NAME};
+use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, owner_from_labels};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -51,6 +51,13 @@ async fn check_crds(client: &Client) -> Result<(), RunError> {
     Ok(())
 }
 
+/// The CR that an object's inventory labels name, if it is of kind `K`. Labels, not owner
+/// references: a release may live in another namespace than its CR, where references cannot point.
+fn owner_of<K: Resource<DynamicType = ()>, Child: ResourceExt>(child: Arc<Child>) -> Option<ObjectRef<K>> {
+    let (kind, namespace, name) = owner_from_labels(child.labels())?;
+    (kind == K::kind(&())).then(|| ObjectRef::new(name).within(namespace))
+}
+
 fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> future::Ready<()> {
     if let Err(error) = result {
         tracing::debug!("controller: {error}");
@@ -65,7 +72,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
     check_crds(&client).await?;
-    let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER_NAME}"));
+    let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={}", config.manager_name));
     let mut drivers = Vec::new();
     macro_rules! shared {
         ($kind:ty, $config:expr) => {{
@@ -121,7 +128,12 @@ pub async fn run(
         autoscalers: Some(autoscalers),
     };
     let kyma_mode = config.kyma_mode;
-    let ctx = Arc::new(Context::new(client.clone(), Applier::new(client.clone(), live), config, optional_crds)?);
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        Applier::new(client.clone(), live, &config.manager_name),
+        config,
+        optional_crds,
+    )?);
 
     let controller = Controller::new(Api::<Nats>::all(client.clone()), watcher::Config::default());
     let nats_store = controller.store();
@@ -150,12 +162,12 @@ pub async fn run(
     let shutdown_kyma = shutdown.clone();
     let kyma_ctx = ctx.clone();
     let nats_controller = controller
-        .owns_shared_stream(statefulset_events.subscribe())
-        .owns_shared_stream(config_map_events.subscribe())
-        .owns_shared_stream(service_events.subscribe())
-        .owns_shared_stream(service_account_events.subscribe())
-        .owns_shared_stream(secret_events.subscribe())
-        .owns_shared_stream(disruption_budget_events.subscribe())
+        .watches_shared_stream(statefulset_events.subscribe(), owner_of)
+        .watches_shared_stream(config_map_events.subscribe(), owner_of)
+        .watches_shared_stream(service_events.subscribe(), owner_of)
+        .watches_shared_stream(service_account_events.subscribe(), owner_of)
+        .watches_shared_stream(secret_events.subscribe(), owner_of)
+        .watches_shared_stream(disruption_budget_events.subscribe(), owner_of)
         .watches_shared_stream(optional_crd_events.subscribe(), all_nats)
         .watches_shared_stream(user_secrets.subscribe(), referring)
         .graceful_shutdown_on(shutdown.clone())
@@ -184,14 +196,14 @@ pub async fn run(
         }
     };
     let eventing_controller = controller
-        .owns_shared_stream(statefulset_events.subscribe())
-        .owns_shared_stream(deployment_events.subscribe())
-        .owns_shared_stream(config_map_events.subscribe())
-        .owns_shared_stream(service_events.subscribe())
-        .owns_shared_stream(service_account_events.subscribe())
-        .owns_shared_stream(secret_events.subscribe())
-        .owns_shared_stream(disruption_budget_events.subscribe())
-        .owns_shared_stream(autoscaler_events.subscribe())
+        .watches_shared_stream(statefulset_events.subscribe(), owner_of)
+        .watches_shared_stream(deployment_events.subscribe(), owner_of)
+        .watches_shared_stream(config_map_events.subscribe(), owner_of)
+        .watches_shared_stream(service_events.subscribe(), owner_of)
+        .watches_shared_stream(service_account_events.subscribe(), owner_of)
+        .watches_shared_stream(secret_events.subscribe(), owner_of)
+        .watches_shared_stream(disruption_budget_events.subscribe(), owner_of)
+        .watches_shared_stream(autoscaler_events.subscribe(), owner_of)
         .watches_shared_stream(optional_crd_events.subscribe(), all_eventings)
         .watches_shared_stream(user_secrets.subscribe(), event_mesh_secret)
         .graceful_shutdown_on(shutdown)

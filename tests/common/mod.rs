@@ -161,6 +161,14 @@ pub async fn apply_manifest(
 /// Runs the manager's controllers in this test process, once, on a runtime of their own (each
 /// `#[tokio::test]` has its own runtime, which ends with the test). Tests use their own namespaces.
 pub fn start_manager() {
+    start_manager_with(eventing_manager::controllers::Config {
+        manager_namespace: MANAGER_NAMESPACE.into(),
+        ..Default::default()
+    });
+}
+
+/// Starts the manager in this test binary with `config`, once: later calls find it running.
+pub fn start_manager_with(config: eventing_manager::controllers::Config) {
     static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     STARTED.get_or_init(|| {
         // `TEST_LOG=debug cargo test ... -- --nocapture` shows the in-process manager's log.
@@ -175,12 +183,8 @@ pub fn start_manager() {
                 let client = client_with_crds().await;
                 let namespaces: Api<Namespace> = Api::all(client.clone());
                 let mut manager_ns = Namespace::default();
-                manager_ns.metadata.name = Some(MANAGER_NAMESPACE.into());
+                manager_ns.metadata.name = Some(config.manager_namespace.clone());
                 let _ = namespaces.create(&PostParams::default(), &manager_ns).await;
-                let config = eventing_manager::controllers::Config {
-                    manager_namespace: MANAGER_NAMESPACE.into(),
-                    ..Default::default()
-                };
                 let _ = ready_tx.send(());
                 if let Err(error) = eventing_manager::controllers::run(client, config, std::future::pending()).await {
                     panic!("the manager stopped: {error}");
