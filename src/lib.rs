@@ -5,6 +5,7 @@ pub mod apply;
 pub mod chart;
 pub mod controllers;
 pub mod health;
+pub mod leader;
 pub mod metrics;
 pub mod naming;
 pub mod telemetry;

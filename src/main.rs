@@ -2,7 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use eventing_manager::leader::{Elector, LeaseConfig};
 use eventing_manager::{api, chart, controllers, naming, telemetry};
+use futures::FutureExt;
 
 /// Kyma lifecycle module manager for Eventing and NATS.
 #[derive(Parser)]
@@ -60,6 +62,15 @@ struct RunArgs {
     /// Release name of the Eventing module's objects (`<release>-nats`, ...; default: the Eventing CR's name).
     #[arg(long, env = "EVENTING_RELEASE_NAME", value_parser = naming::release_name)]
     release_name: Option<String>,
+    /// Reconcile only while holding a coordination Lease (run several replicas safely).
+    #[arg(long, env = "LEADER_ELECT")]
+    leader_elect: bool,
+    /// Namespace of the Lease (default: --manager-namespace).
+    #[arg(long, env = "LEADER_ELECTION_NAMESPACE", value_parser = naming::dns_label)]
+    leader_election_namespace: Option<String>,
+    /// Seconds a leader that stopped renewing keeps the Lease before another replica takes over.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=300))]
+    lease_duration_seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -124,7 +135,35 @@ fn run(args: RunArgs) -> Result<(), String> {
             eventing_release_name: args.release_name,
         };
         let timeout = std::time::Duration::from_secs(args.shutdown_timeout_seconds);
-        controllers::run(client, config, shutdown_signal(timeout)).await.map_err(|e| e.to_string())
+        let shutdown = shutdown_signal(timeout).shared();
+        if !args.leader_elect {
+            eventing_manager::metrics::set_leader(true);
+            return controllers::run(client, config, shutdown).await.map_err(|e| e.to_string());
+        }
+        let lease = LeaseConfig::new(
+            args.leader_election_namespace.as_deref().unwrap_or(&config.manager_namespace),
+            &format!("{}-leader", config.manager_name),
+            std::time::Duration::from_secs(args.lease_duration_seconds),
+        );
+        let mut elector = Elector::new(client.clone(), lease.clone());
+        // A replica standing by is healthy and ready: a rolling update must be able to start it.
+        config.readiness.set_ready();
+        eventing_manager::metrics::set_leader(false);
+        tracing::info!(identity = %elector.identity(), lease = %lease.name, "waiting for leadership");
+        tokio::select! {
+            () = elector.acquire() => {}
+            () = shutdown.clone() => return Ok(()),
+        }
+        // Losing the Lease ends the process at once (as client-go does): another replica may lead now.
+        let holder = tokio::spawn(async move {
+            let lost = elector.hold().await;
+            tracing::error!("{lost}; exiting so that only the leader reconciles");
+            std::process::exit(1);
+        });
+        let result = controllers::run(client.clone(), config, shutdown).await.map_err(|e| e.to_string());
+        holder.abort();
+        Elector::new(client, lease).release().await;
+        result
     })
 }
 

@@ -6,6 +6,9 @@ use std::fmt::Write;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
+/// Series that go up and down; every other series is a counter or a histogram.
+const GAUGES: &[&str] = &["eventing_manager_leader"];
+
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 #[derive(Default)]
@@ -25,6 +28,12 @@ fn add(name: &str, labels: &[(&str, &str)], value: f64) {
     let key = format!("{name}{{{labels}}}");
     let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     *registry.series.entry(key).or_default() += value;
+}
+
+/// 1 while this replica holds the leader Lease (or runs without leader election), else 0.
+pub fn set_leader(leader: bool) {
+    let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    registry.series.insert("eventing_manager_leader{}".into(), f64::from(u8::from(leader)));
 }
 
 pub fn reconciled(controller: &str, duration: Duration) {
@@ -76,7 +85,13 @@ pub fn render() -> String {
         let name = key.split('{').next().unwrap_or_default();
         let family = name.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
         if family != last_name {
-            let kind = if family.ends_with("_seconds") { "histogram" } else { "counter" };
+            let kind = if family.ends_with("_seconds") {
+                "histogram"
+            } else if GAUGES.contains(&family) {
+                "gauge"
+            } else {
+                "counter"
+            };
             let _ = writeln!(out, "# TYPE {family} {kind}");
             last_name = family;
         }
