@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::ManagerProcess;
 use common::{TestNamespace, client_with_crds, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::nats::Nats;
@@ -20,47 +19,6 @@ use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const LEASE: &str = "eventing-manager-leader";
-
-struct Manager {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Manager {
-    fn start(name: &str, lease_namespace: &str) -> Self {
-        let port =
-            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-        let log = std::env::temp_dir().join(format!("leader-{name}-{}.log", std::process::id()));
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
-            .args(["run", "--leader-elect", "--leader-election-namespace", lease_namespace])
-            .args(["--manager-namespace", common::MANAGER_NAMESPACE, "--log-format", "json"])
-            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
-            .env("HOSTNAME", name)
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("start the manager");
-        Manager { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Reconciles this process ran (one `reconciled` line each).
-    fn reconciles(&self) -> usize {
-        self.log().lines().filter(|l| l.contains("\"message\":\"reconciled\"")).count()
-    }
-}
-
-impl Drop for Manager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
 
 async fn holder(leases: &Api<Lease>) -> String {
     leases.get_opt(LEASE).await.ok().flatten().and_then(|l| l.spec).and_then(|s| s.holder_identity).unwrap_or_default()
@@ -95,9 +53,9 @@ async fn only_the_leader_reconciles_and_the_other_takes_over_when_it_dies() {
     let ns = TestNamespace::create(&client, "leader").await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns.name);
 
-    let mut a = Manager::start("manager-a", &ns.name);
+    let mut a = ManagerProcess::start("manager-a", &["--leader-elect", "--leader-election-namespace", &ns.name], &[]);
     wait_for_holder(&leases, "manager-a_", TIMEOUT).await;
-    let b = Manager::start("manager-b", &ns.name);
+    let b = ManagerProcess::start("manager-b", &["--leader-elect", "--leader-election-namespace", &ns.name], &[]);
 
     let api: Api<Nats> = Api::namespaced(client.clone(), &ns.name);
     let nats: Nats = serde_json::from_value(json!({
@@ -127,8 +85,7 @@ async fn only_the_leader_reconciles_and_the_other_takes_over_when_it_dies() {
     assert!(b.reconciles() > 0, "the new leader reconciled");
 
     // A clean shutdown releases the Lease at once.
-    let pid = b.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    b.terminate();
     let released = Instant::now();
     while !holder(&leases).await.is_empty() {
         assert!(released.elapsed() < Duration::from_secs(15), "the Lease was not released on SIGTERM");

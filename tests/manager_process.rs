@@ -4,9 +4,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::process::ManagerProcess;
 use common::{TestNamespace, client_with_crds, eventing_in_state, wait_deleted, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
@@ -18,36 +19,8 @@ use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-struct Manager(Child);
-
-impl Manager {
-    fn start() -> Self {
-        let port =
-            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-        let child = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
-            .args([
-                "run",
-                "--manager-namespace",
-                common::MANAGER_NAMESPACE,
-                "--log-format",
-                "json",
-                "--shutdown-timeout-seconds",
-                "10",
-            ])
-            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the manager");
-        Manager(child)
-    }
-}
-
-impl Drop for Manager {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn start() -> ManagerProcess {
+    ManagerProcess::start("manager", &["--shutdown-timeout-seconds", "10"], &[])
 }
 
 async fn prepare(prefix: &str) -> (Client, TestNamespace) {
@@ -63,14 +36,12 @@ async fn prepare(prefix: &str) -> (Client, TestNamespace) {
 #[tokio::test]
 async fn sigterm_stops_the_manager_with_exit_code_zero() {
     let _ = prepare("manager-sigterm").await;
-    let mut manager = Manager::start();
+    let mut manager = start();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let pid = manager.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    assert!(killed.success());
+    manager.terminate();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = manager.0.try_wait().expect("wait") {
+        if let Some(status) = manager.child.try_wait().expect("wait") {
             break status;
         }
         assert!(std::time::Instant::now() < deadline, "the manager did not stop within 15s of SIGTERM");
@@ -82,7 +53,7 @@ async fn sigterm_stops_the_manager_with_exit_code_zero() {
 #[tokio::test]
 async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() {
     let (client, ns) = prepare("manager-restart").await;
-    let first = Manager::start();
+    let first = start();
     let api: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
     let eventing: Eventing = serde_json::from_value(json!({
         "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {}
@@ -100,7 +71,7 @@ async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() 
     api.patch("eventing", &PatchParams::default(), &Patch::Merge(&switch)).await.expect("switch");
     drop(first); // SIGKILL, whatever it was doing
 
-    let _second = Manager::start();
+    let _second = start();
     wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::EventMesh), TIMEOUT).await;
     wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), &ns.name), "eventing-nats", TIMEOUT).await;
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod process;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
