@@ -153,7 +153,8 @@ pub async fn apply_manifest(
         Scope::Namespaced => Api::namespaced_with(client.clone(), manifest.namespace().unwrap_or("default"), &resource),
         Scope::Cluster => Api::all_with(client.clone(), &resource),
     };
-    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    // Strict: an unknown or misspelled field is an error, not a warning and a dropped field.
+    let mut params = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
     params.dry_run = dry_run;
     api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object))
         .await
