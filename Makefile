@@ -32,10 +32,19 @@ lint: ## cargo fmt --check and clippy with warnings as errors.
 run-local: ## The manager on the local control plane with a Kyma CR enabling eventing (UNTIL_READY=1: exit when Ready).
 	hack/run-local.sh
 
+.PHONY: run-dev
+run-dev: ## k3d: create a cluster, build and import the image, deploy, apply the Kyma CR, wait for Ready (DRY_RUN=1 prints the commands).
+	hack/local/run-dev.sh
+
+.PHONY: deploy
+deploy: ## Install CRDs, ModuleTemplate, RBAC and the manager (image IMG) into the current kubectl context (DRY_RUN=1 prints).
+	hack/local/deploy.sh
+
 .PHONY: stop
-stop: ## Stop what an interrupted run-local left running (the manager and the control plane).
+stop: ## Stop what run-local left running (manager, control plane) and delete the run-dev k3d cluster.
 	-test -f $(TESTENV_DIR)/pids/eventing-manager.pid && kill $$(cat $(TESTENV_DIR)/pids/eventing-manager.pid) 2>/dev/null; rm -f $(TESTENV_DIR)/pids/eventing-manager.pid
 	hack/testenv/down.sh
+	hack/local/stop.sh
 
 .PHONY: testenv-build
 testenv-build: ## Build the control-plane binaries from the Go module proxy (cached by version).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make run-local`: the manager on the local control plane of hack/testenv, with a Kyma CR that
-# enables eventing; shows the Kyma, Eventing and NATS states until the module is Ready, then keeps
-# running with the manager's logs until Ctrl-C, and stops everything it started.
+# `make run-local`: the manager on the local control plane of hack/testenv (CRDs and the
+# ModuleTemplate installed), with a Kyma CR that enables eventing; shows the Kyma, Eventing and
+# NATS states until the module is Ready, then keeps running with the manager's logs until Ctrl-C,
+# and stops everything it started.
 # UNTIL_READY=1: exit 0 once the module is Ready (non-zero with the reason after TIMEOUT seconds).
 set -euo pipefail
 
@@ -26,6 +27,10 @@ trap stop EXIT
 target/debug/eventing-manager crd | kubectl apply --server-side --field-manager eventing-manager -f - >/dev/null
 kubectl wait --for condition=established --timeout 60s crd/kymas.operator.kyma-project.io crd/eventings.operator.kyma-project.io crd/nats.operator.kyma-project.io >/dev/null
 kubectl create namespace kyma-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+# The ModuleTemplate, as lifecycle-manager would provide it: the manager takes the default Eventing CR from it.
+kubectl apply --server-side --field-manager eventing-manager -k config/kyma >/dev/null
+kubectl wait --for condition=established --timeout 60s crd/moduletemplates.operator.kyma-project.io >/dev/null
+kubectl apply --server-side --field-manager eventing-manager -f module-template.yaml >/dev/null
 
 target/debug/eventing-manager run --manager-namespace kyma-system --log-format text --metrics-addr 127.0.0.1:8080 >"$manager_log" 2>&1 &
 echo $! >"$manager_pid_file"

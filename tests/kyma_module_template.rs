@@ -21,7 +21,7 @@ async fn the_cluster_module_template_provides_the_default_cr() {
     let (client, ns) = setup_with_manager("kyma-template").await;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd: CustomResourceDefinition =
-        yaml_serde::from_str(include_str!("fixtures/moduletemplate-crd.yaml")).expect("fixture");
+        yaml_serde::from_str(include_str!("../config/kyma/moduletemplate-crd.yaml")).expect("fixture");
     crds.patch(&crd.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd)).await.expect("CRD");
     wait_until(&crds, &crd.name_any(), conditions::is_crd_established(), TIMEOUT).await;
 
