@@ -37,10 +37,18 @@ pub async fn serve(listener: TcpListener, readiness: Readiness) {
         let readiness = readiness.clone();
         tokio::spawn(async move {
             let mut buffer = [0u8; 2048];
-            let Ok(Ok(read)) = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer)).await
-            else {
+            // Read until the end of the headers: a client may send the request line in pieces.
+            let mut read = 0;
+            while read < buffer.len() && !buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                let timeout = std::time::Duration::from_secs(5);
+                match tokio::time::timeout(timeout, stream.read(&mut buffer[read..])).await {
+                    Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                    Ok(Ok(n)) => read += n,
+                }
+            }
+            if read == 0 {
                 return;
-            };
+            }
             let request = String::from_utf8_lossy(&buffer[..read]);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
             let (code, content_type, body) = respond(path, &readiness);

@@ -70,6 +70,11 @@ pub fn api_write(verb: &str, kind: &str) {
     add("eventing_manager_api_writes_total", &[("verb", verb), ("kind", kind)], 1.0);
 }
 
+/// One request to the API server, by verb (every request, reads and watches included).
+pub fn api_request(verb: &str) {
+    add("eventing_manager_api_requests_total", &[("verb", verb)], 1.0);
+}
+
 /// The sum of a counter over all its label sets (tests and benchmarks read it).
 pub fn total(name: &str) -> f64 {
     let registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());

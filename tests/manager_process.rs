@@ -37,7 +37,18 @@ async fn prepare(prefix: &str) -> (Client, TestNamespace) {
 async fn sigterm_stops_the_manager_with_exit_code_zero() {
     let _ = prepare("manager-sigterm").await;
     let mut manager = start();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Probes and metrics answer while it runs; every API request is counted by verb.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while manager.http_get("/readyz").map(|(code, _)| code) != Some(200) {
+        assert!(std::time::Instant::now() < deadline, "/readyz not 200 within 30s: {}", manager.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(manager.http_get("/healthz").map(|(code, _)| code), Some(200));
+    let (code, metrics) = manager.http_get("/metrics").expect("/metrics");
+    assert_eq!(code, 200);
+    for series in ["eventing_manager_api_requests_total{verb=\"watch\"}", "eventing_manager_leader 1"] {
+        assert!(metrics.contains(series), "{series} in:\n{metrics}");
+    }
     manager.terminate();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let status = loop {
