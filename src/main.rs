@@ -42,7 +42,7 @@ struct RunArgs {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "auto")]
     log_format: telemetry::LogFormat,
     /// Log filter (`info`, `debug`, `eventing_manager=debug,kube=info`).
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_parser = telemetry::parse_level)]
     log_level: String,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]

@@ -88,11 +88,12 @@ async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() 
 }
 
 #[test]
-fn bad_naming_flags_stop_the_manager_before_it_starts() {
+fn bad_flags_stop_the_manager_before_it_starts() {
     for (flag, value, says) in [
         ("--release-name", "My_Release", "not a valid release name"),
         ("--install-namespace", "Kyma-System", "not a valid namespace name"),
         ("--manager-name", "bad/name", "not a valid manager name"),
+        ("--log-level", "info,,=x=y", "not a log filter"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
             .args(["run", flag, value])
