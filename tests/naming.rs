@@ -13,7 +13,7 @@ use eventing_manager::api::eventing::{ActiveBackend, Eventing};
 use eventing_manager::controllers::Config;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
@@ -39,6 +39,15 @@ fn state_of(e: Option<&Eventing>) -> Option<State> {
 #[tokio::test]
 async fn a_named_release_installs_into_the_install_namespace_and_is_not_taken_over() {
     let client = client_with_crds().await;
+    // An Eventing CR left by an earlier test binary (its namespace being deleted, no manager to run
+    // its finalizer) would be reconciled by this manager too and take the fixed release first.
+    let all: Api<Eventing> = Api::all(client.clone());
+    for leftover in all.list(&Default::default()).await.expect("list Eventing CRs") {
+        let api: Api<Eventing> = Api::namespaced(client.clone(), &leftover.namespace().unwrap_or_default());
+        let unfinalize = json!({"metadata": {"finalizers": null}});
+        let _ = api.patch(&leftover.name_any(), &PatchParams::default(), &Patch::Merge(&unfinalize)).await;
+        let _ = api.delete(&leftover.name_any(), &DeleteParams::default()).await;
+    }
     let install = TestNamespace::create(&client, "naming-install").await;
     start_manager_with(Config {
         manager_namespace: MANAGER_NAMESPACE.into(),
