@@ -25,24 +25,29 @@ pub enum LeaderError {
     RenewTimedOut { namespace: String, name: String, seconds: u64 },
 }
 
+/// This replica: the pod name plus a random suffix, so a restarted pod is a new candidate.
+pub fn replica_identity() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "eventing-manager".into());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}_{}", &suffix[..8])
+}
+
 #[derive(Debug, Clone)]
 pub struct LeaseConfig {
     pub namespace: String,
     pub name: String,
-    /// This replica: the pod name plus a random suffix, so a restarted pod is a new candidate.
+    /// This replica ([`replica_identity`]).
     pub identity: String,
     pub lease_duration: Duration,
     pub renew_every: Duration,
 }
 
 impl LeaseConfig {
-    pub fn new(namespace: &str, name: &str, lease_duration: Duration) -> Self {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "eventing-manager".into());
-        let suffix = uuid::Uuid::new_v4().simple().to_string();
+    pub fn new(namespace: &str, name: &str, identity: &str, lease_duration: Duration) -> Self {
         Self {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
-            identity: format!("{host}_{}", &suffix[..8]),
+            identity: identity.to_owned(),
             renew_every: (lease_duration / 5).max(Duration::from_millis(500)),
             lease_duration,
         }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod apply;
 pub mod chart;
 pub mod client;
+pub mod control;
 pub mod controllers;
 pub mod health;
 pub mod leader;

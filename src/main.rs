@@ -2,7 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use eventing_manager::leader::{Elector, LeaseConfig};
+use eventing_manager::control;
+use eventing_manager::leader::{Elector, LeaseConfig, replica_identity};
 use eventing_manager::{api, chart, controllers, naming, telemetry};
 use futures::FutureExt;
 
@@ -25,7 +26,7 @@ enum Command {
     /// Render a chart like `helm template` (the bundled module chart when CHART_DIR is not given).
     Template(TemplateArgs),
     /// Run the controllers against the cluster in KUBECONFIG (or the in-cluster config).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the version.
     Version,
 }
@@ -71,6 +72,88 @@ struct RunArgs {
     /// Seconds a leader that stopped renewing keeps the Lease before another replica takes over.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=300))]
     lease_duration_seconds: u64,
+    #[command(flatten)]
+    control: ControlArgs,
+}
+
+/// The NATS control API (off unless --control-nats-url is given).
+#[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("control_credentials").multiple(false))]
+struct ControlArgs {
+    /// NATS URL of the control API (`nats://host:4222`); enables it.
+    #[arg(long, env = "CONTROL_NATS_URL")]
+    control_nats_url: Option<String>,
+    /// First subject token(s) of the API's subjects.
+    #[arg(long, env = "CONTROL_SUBJECT_PREFIX", default_value = "_SAT", value_parser = eventing_manager::control::check_prefix)]
+    control_subject_prefix: String,
+    /// Queue group shared by the replicas (each request is answered once).
+    #[arg(long, env = "CONTROL_QUEUE_GROUP", default_value = "eventing-manager")]
+    control_queue_group: String,
+    /// Most routes a config.put may set (the CRD allows 32).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=32))]
+    control_max_routes: u64,
+    /// Largest request payload, in bytes.
+    #[arg(long, default_value_t = 65536, value_parser = clap::value_parser!(u64).range(64..=1048576))]
+    control_max_payload_bytes: u64,
+    /// NATS user (with --control-nats-password-file).
+    #[arg(long, env = "CONTROL_NATS_USER", requires = "control_nats_password_file")]
+    control_nats_user: Option<String>,
+    /// File holding the NATS password.
+    #[arg(long, group = "control_credentials", requires = "control_nats_user")]
+    control_nats_password_file: Option<PathBuf>,
+    /// File holding a NATS token.
+    #[arg(long, group = "control_credentials")]
+    control_nats_token_file: Option<PathBuf>,
+    /// File holding an nkey seed (`SU...`).
+    #[arg(long, group = "control_credentials")]
+    control_nats_nkey_file: Option<PathBuf>,
+    /// A NATS `.creds` file (JWT and nkey seed).
+    #[arg(long, group = "control_credentials")]
+    control_nats_creds_file: Option<PathBuf>,
+    /// `namespace/name` of a Secret with `user` and `password`, or `token`, or `nkey`, or `creds`.
+    #[arg(long, env = "CONTROL_NATS_SECRET", group = "control_credentials", value_parser = parse_secret_ref)]
+    control_nats_secret: Option<(String, String)>,
+}
+
+fn parse_secret_ref(text: &str) -> Result<(String, String), String> {
+    let (namespace, name) = text.split_once('/').ok_or_else(|| format!("{text:?} is not namespace/name"))?;
+    naming::dns_label(namespace)?;
+    if name.is_empty() || name.contains('/') {
+        return Err(format!("{text:?} is not namespace/name"));
+    }
+    Ok((namespace.to_owned(), name.to_owned()))
+}
+
+impl ControlArgs {
+    fn config(&self, identity: &str, manager_name: &str) -> Option<control::ControlConfig> {
+        use control::CredentialsSource as Source;
+        let credentials =
+            if let (Some(user), Some(password_file)) = (&self.control_nats_user, &self.control_nats_password_file) {
+                Source::UserPasswordFile { user: user.clone(), password_file: password_file.clone() }
+            } else if let Some(path) = &self.control_nats_token_file {
+                Source::TokenFile(path.clone())
+            } else if let Some(path) = &self.control_nats_nkey_file {
+                Source::NkeySeedFile(path.clone())
+            } else if let Some(path) = &self.control_nats_creds_file {
+                Source::CredsFile(path.clone())
+            } else if let Some((namespace, name)) = &self.control_nats_secret {
+                Source::Secret { namespace: namespace.clone(), name: name.clone() }
+            } else {
+                Source::None
+            };
+        Some(control::ControlConfig {
+            url: self.control_nats_url.clone()?,
+            credentials,
+            prefix: self.control_subject_prefix.clone(),
+            queue_group: self.control_queue_group.clone(),
+            limits: control::Limits {
+                max_routes: self.control_max_routes as usize,
+                max_payload: self.control_max_payload_bytes as usize,
+            },
+            identity: identity.to_owned(),
+            field_manager: format!("{manager_name}-control-api"),
+        })
+    }
 }
 
 #[derive(clap::Args)]
@@ -100,7 +183,7 @@ fn main() -> ExitCode {
         Command::Crd { dir: None } => api::crds_yaml().map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
         Command::Crd { dir: Some(dir) } => write_crds(&dir),
         Command::Template(args) => template(&args).map(|yaml| print!("{yaml}")),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Version => {
             println!("eventing-manager {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -136,6 +219,17 @@ fn run(args: RunArgs) -> Result<(), String> {
         };
         let timeout = std::time::Duration::from_secs(args.shutdown_timeout_seconds);
         let shutdown = shutdown_signal(timeout).shared();
+        let identity = replica_identity();
+        // The control API runs on every replica: it only changes CRs, which the leader reconciles.
+        if let Some(control) = args.control.config(&identity, &config.manager_name) {
+            let (client, shutdown) = (client.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                if let Err(error) = control::serve(client, control, shutdown).await {
+                    tracing::error!("{error}");
+                    std::process::exit(2);
+                }
+            });
+        }
         if !args.leader_elect {
             eventing_manager::metrics::set_leader(true);
             return controllers::run(client, config, shutdown).await.map_err(|e| e.to_string());
@@ -143,6 +237,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         let lease = LeaseConfig::new(
             args.leader_election_namespace.as_deref().unwrap_or(&config.manager_namespace),
             &format!("{}-leader", config.manager_name),
+            &identity,
             std::time::Duration::from_secs(args.lease_duration_seconds),
         );
         let mut elector = Elector::new(client.clone(), lease.clone());

@@ -75,6 +75,11 @@ pub fn api_request(verb: &str) {
     add("eventing_manager_api_requests_total", &[("verb", verb)], 1.0);
 }
 
+/// One request to the NATS control API, by operation and outcome (`ok`, `error`).
+pub fn control_request(operation: &str, outcome: &str) {
+    add("eventing_manager_control_requests_total", &[("operation", operation), ("outcome", outcome)], 1.0);
+}
+
 /// The sum of a counter over all its label sets (tests and benchmarks read it).
 pub fn total(name: &str) -> f64 {
     let registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
