@@ -1,0 +1,121 @@
+//! Real `nats-server` processes on 127.0.0.1 (built by hack/testenv) and the control API under test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eventing_manager::control::{ControlConfig, CredentialsSource, Limits};
+use serde_json::Value;
+
+/// `NATS_SERVER`, else `.testenv/bin/nats-server`, else `nats-server` on PATH.
+pub fn nats_server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER") {
+        return path.into();
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".testenv/bin/nats-server");
+    if local.exists() { local } else { "nats-server".into() }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// One nats-server; killed when dropped.
+pub struct NatsServer {
+    pub port: u16,
+    args: Vec<String>,
+    child: Child,
+}
+
+impl NatsServer {
+    /// A server on a free port with extra command-line `args` (`--user`, `-c file`, ...).
+    pub fn start(args: &[&str]) -> Self {
+        let port = free_port();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let child = Self::spawn(port, &args);
+        Self { port, args, child }
+    }
+
+    fn spawn(port: u16, args: &[String]) -> Child {
+        let child = Command::new(nats_server_binary())
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server (make testenv-build builds it)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the server and starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn(self.port, &self.args);
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn control_config(url: &str, identity: &str) -> ControlConfig {
+    ControlConfig {
+        url: url.to_owned(),
+        credentials: CredentialsSource::None,
+        prefix: "_SAT".into(),
+        queue_group: "eventing-manager".into(),
+        limits: Limits::default(),
+        identity: identity.to_owned(),
+        field_manager: "eventing-manager-control-api".into(),
+    }
+}
+
+/// Runs the control API on this runtime until the returned sender is dropped or fires.
+pub fn spawn_control(client: kube::Client, config: ControlConfig) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(error) = eventing_manager::control::serve(client, config, shutdown).await {
+            panic!("the control API failed: {error}");
+        }
+    });
+    stop
+}
+
+/// A request with its reply as JSON; retried while nobody answers yet (the API is starting or
+/// reconnecting), up to `within`.
+pub async fn request(nats: &async_nats::Client, subject: &str, payload: &[u8], within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let attempt =
+            tokio::time::timeout(Duration::from_secs(5), nats.request(subject.to_owned(), payload.to_vec().into()))
+                .await;
+        match attempt {
+            Ok(Ok(reply)) => return serde_json::from_slice(&reply.payload).expect("the reply is JSON"),
+            Ok(Err(error)) if Instant::now() < deadline => {
+                tracing::debug!("{subject}: {error}; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(_) if Instant::now() < deadline => {}
+            other => panic!("no reply to {subject} within {within:?}: {other:?}"),
+        }
+    }
+}
