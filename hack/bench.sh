@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the chart render benchmark (criterion) and the controller figures on the local
-# control plane, which it starts unless one runs (and stops what it started).
+# `make bench`: the chart render benchmark (criterion), the controller figures and the control API
+# load on the local control plane, which it starts unless one runs (and stops what it started).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,3 +11,4 @@ trap testenv_stop_if_started EXIT
 
 cargo bench --bench render "$@"
 cargo bench --bench controllers
+cargo bench --bench control_api
