@@ -478,3 +478,65 @@ async fn a_standby_manager_process_serves_the_api_from_its_flags_without_logging
     assert!(!log.contains("pr0cess-t0ken"), "the token was logged:\n{log}");
     let _ = std::fs::remove_file(&token_file);
 }
+
+#[tokio::test]
+async fn the_documented_permissions_let_operators_change_and_viewers_only_read() {
+    use eventing_manager::control::CredentialsSource;
+    let client = client_with_crds().await;
+    let ns = TestNamespace::create(&client, "control-perms").await;
+    let (api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let dir = std::env::temp_dir().join(format!("control-perms-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/control-api/nats-authorization.conf");
+    // The passwords come from the environment of the server, as the file expects.
+    let server = {
+        let port = free_port();
+        let child = Command::new(common::nats::nats_server_binary())
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c", conf.to_str().expect("path")])
+            .env("CONTROL_MANAGER_PASSWORD", "m")
+            .env("CONTROL_OPERATOR_PASSWORD", "o")
+            .env("CONTROL_VIEWER_PASSWORD", "v")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nats-server did not start with the documented permissions");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (child, format!("nats://127.0.0.1:{port}"))
+    };
+    let (mut child, url) = server;
+    std::fs::write(dir.join("password"), "m").expect("password");
+    let mut config = control_config(&url, "restricted");
+    config.credentials =
+        CredentialsSource::UserPasswordFile { user: "eventing-manager".into(), password_file: dir.join("password") };
+    let _replica = spawn_control(client.clone(), config);
+    let as_user = |user: &'static str, password: &'static str| {
+        let url = url.clone();
+        async move {
+            async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())
+                .connect(url)
+                .await
+                .expect("connect")
+        }
+    };
+    let operator = as_user("fleet-operator", "o").await;
+    let viewer = as_user("fleet-viewer", "v").await;
+    let put = subject(&cluster, "config.put");
+    assert_eq!(request(&operator, &put, br#"{"routes": ["nats://a:6222"]}"#, ANSWER).await["ok"], true);
+    assert_eq!(
+        request(&viewer, &subject(&cluster, "config.get"), b"", ANSWER).await["routes"],
+        json!(["nats://a:6222"])
+    );
+    // The server refuses the viewer's put: no manager ever sees it.
+    let refused =
+        tokio::time::timeout(Duration::from_secs(3), viewer.request(put.clone(), br#"{"routes": []}"#.to_vec().into()))
+            .await;
+    assert!(!matches!(refused, Ok(Ok(_))), "a viewer's put was answered: {refused:?}");
+    assert_eq!(api.get("n").await.expect("CR").spec.cluster.routes, vec!["nats://a:6222"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
