@@ -80,6 +80,10 @@ impl Applier {
                     crate::metrics::api_write("patch", manifest.kind());
                     report.applied += 1;
                 }
+                // The namespace is being deleted (and the CR with it, soon): nothing to create there.
+                Err(kube::Error::Api(status)) if namespace_terminating(&status) => {
+                    report.terminating.push(format!("{} (its namespace is being deleted)", describe(manifest)));
+                }
                 Err(kube::Error::Api(status)) if status.code == 404 => {
                     // The kind went away between discovery and apply (a CRD was removed).
                     self.resolver.forget(manifest.api_version(), manifest.kind());
@@ -125,6 +129,11 @@ impl Applier {
         }
         Ok(deleted)
     }
+}
+
+fn namespace_terminating(status: &kube::core::Status) -> bool {
+    status.code == 403
+        && status.details.as_ref().is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
 }
 
 /// The CR (`Kind namespace/name`) that a live object's inventory labels name, when it is not `owner`.

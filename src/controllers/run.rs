@@ -11,9 +11,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
@@ -65,6 +66,72 @@ fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> future::Ready<()
     future::ready(())
 }
 
+/// One shared watch per kind the charts render (filtered by our managed-by label).
+struct Children {
+    statefulsets: SharedWatch<StatefulSet>,
+    deployments: SharedWatch<Deployment>,
+    config_maps: SharedWatch<ConfigMap>,
+    services: SharedWatch<Service>,
+    service_accounts: SharedWatch<ServiceAccount>,
+    secrets: SharedWatch<Secret>,
+    disruption_budgets: SharedWatch<PodDisruptionBudget>,
+    autoscalers: SharedWatch<HorizontalPodAutoscaler>,
+}
+
+impl Children {
+    fn live(&self) -> LiveObjects {
+        LiveObjects {
+            statefulsets: Some(self.statefulsets.store.clone()),
+            deployments: Some(self.deployments.store.clone()),
+            config_maps: Some(self.config_maps.store.clone()),
+            services: Some(self.services.store.clone()),
+            service_accounts: Some(self.service_accounts.store.clone()),
+            secrets: Some(self.secrets.store.clone()),
+            disruption_budgets: Some(self.disruption_budgets.store.clone()),
+            autoscalers: Some(self.autoscalers.store.clone()),
+        }
+    }
+
+    /// A change to any rendered object re-triggers the CR its inventory labels name.
+    fn trigger<K>(&self, controller: Controller<K>) -> Controller<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    {
+        controller
+            .watches_shared_stream(self.statefulsets.subscribe(), owner_of)
+            .watches_shared_stream(self.deployments.subscribe(), owner_of)
+            .watches_shared_stream(self.config_maps.subscribe(), owner_of)
+            .watches_shared_stream(self.services.subscribe(), owner_of)
+            .watches_shared_stream(self.service_accounts.subscribe(), owner_of)
+            .watches_shared_stream(self.secrets.subscribe(), owner_of)
+            .watches_shared_stream(self.disruption_budgets.subscribe(), owner_of)
+            .watches_shared_stream(self.autoscalers.subscribe(), owner_of)
+    }
+}
+
+/// Every CR in `store` (an optional API such as Istio's appeared or went away: re-render all).
+fn every<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
+    store: Store<K>,
+) -> impl Fn(Arc<CustomResourceDefinition>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    move |_| store.state().iter().map(|object| ObjectRef::from_obj(object.as_ref())).collect()
+}
+
+/// The CRs in `store` that refer to a Secret (`refers(cr, namespace, name)`), when it comes or goes.
+fn referring<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
+    store: Store<K>,
+    refers: fn(&K, &str, &str) -> bool,
+) -> impl Fn(Arc<PartialObjectMeta<Secret>>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    move |secret| {
+        let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
+        store
+            .state()
+            .iter()
+            .filter(|cr| refers(cr, &namespace, &name))
+            .map(|cr| ObjectRef::from_obj(cr.as_ref()))
+            .collect()
+    }
+}
+
 /// Runs the controllers until `shutdown` completes, then lets running reconciles finish.
 pub async fn run(
     client: Client,
@@ -81,34 +148,34 @@ pub async fn run(
             watch
         }};
     }
-    macro_rules! owned {
-        ($kind:ty) => {{
-            let watch = shared!($kind, ours.clone());
-            (watch.store.clone(), watch)
-        }};
-    }
-    let (statefulsets, statefulset_events) = owned!(StatefulSet);
-    let (deployments, deployment_events) = owned!(Deployment);
-    let (config_maps, config_map_events) = owned!(ConfigMap);
-    let (services, service_events) = owned!(Service);
-    let (service_accounts, service_account_events) = owned!(ServiceAccount);
-    let (secrets, secret_events) = owned!(Secret);
-    let (disruption_budgets, disruption_budget_events) = owned!(PodDisruptionBudget);
-    let (autoscalers, autoscaler_events) = owned!(HorizontalPodAutoscaler);
+    let children = Children {
+        statefulsets: shared!(StatefulSet, ours.clone()),
+        deployments: shared!(Deployment, ours.clone()),
+        config_maps: shared!(ConfigMap, ours.clone()),
+        services: shared!(Service, ours.clone()),
+        service_accounts: shared!(ServiceAccount, ours.clone()),
+        secrets: shared!(Secret, ours.clone()),
+        disruption_budgets: shared!(PodDisruptionBudget, ours.clone()),
+        autoscalers: shared!(HorizontalPodAutoscaler, ours.clone()),
+    };
     let optional_names = OPTIONAL_APIS.iter().map(|(_, crd)| format!("metadata.name={crd}")).collect::<Vec<_>>();
-    let optional_crd_events = shared!(
+    let optional_crds = shared!(
         CustomResourceDefinition,
         watcher::Config::default().fields(optional_names.first().map(String::as_str).unwrap_or_default())
     );
-    let optional_crds = optional_crd_events.store.clone();
     // Metadata of every Secret: a user's Secret that a CR refers to comes and goes.
     // (`Api<PartialObjectMeta<_>>` watches metadata only.)
     let user_secrets = shared!(PartialObjectMeta<Secret>, watcher::Config::default());
-    let eventing_watch = shared!(Eventing, watcher::Config::default());
+    let eventings = shared!(Eventing, watcher::Config::default());
 
     let readiness = config.readiness.clone();
     let synced = {
-        let (a, b, c, d) = (statefulsets.clone(), config_maps.clone(), secrets.clone(), services.clone());
+        let (a, b, c, d) = (
+            children.statefulsets.store.clone(),
+            children.config_maps.store.clone(),
+            children.secrets.store.clone(),
+            children.services.store.clone(),
+        );
         async move {
             let _ =
                 tokio::join!(a.wait_until_ready(), b.wait_until_ready(), c.wait_until_ready(), d.wait_until_ready());
@@ -117,97 +184,39 @@ pub async fn run(
         }
     };
     drivers.push(synced.boxed());
-    let live = LiveObjects {
-        statefulsets: Some(statefulsets),
-        deployments: Some(deployments),
-        config_maps: Some(config_maps),
-        services: Some(services),
-        service_accounts: Some(service_accounts),
-        secrets: Some(secrets),
-        disruption_budgets: Some(disruption_budgets),
-        autoscalers: Some(autoscalers),
-    };
     let kyma_mode = config.kyma_mode;
     let ctx = Arc::new(Context::new(
         client.clone(),
-        Applier::new(client.clone(), live, &config.manager_name),
+        Applier::new(client.clone(), children.live(), &config.manager_name),
         config,
-        optional_crds,
+        optional_crds.store.clone(),
     )?);
+    let shutdown = shutdown.shared();
 
     let controller = Controller::new(Api::<Nats>::all(client.clone()), watcher::Config::default());
     let nats_store = controller.store();
-    let all_nats = {
-        let store = nats_store.clone();
-        move |_: Arc<CustomResourceDefinition>| {
-            store.state().iter().map(|n| ObjectRef::from_obj(n.as_ref())).collect::<Vec<_>>()
-        }
+    // A user's Secret that a NATS CR refers to (leaf node credentials) re-triggers that CR.
+    let nats_refers = |n: &Nats, namespace: &str, name: &str| {
+        n.namespace().as_deref() == Some(namespace) && nats::referenced_secrets(&n.spec).contains(name)
     };
-    // A user's Secret that a NATS CR refers to (leaf node credentials) re-triggers that CR when it comes or goes.
-    let referring = {
-        let store = nats_store.clone();
-        move |secret: Arc<PartialObjectMeta<Secret>>| {
-            let namespace = secret.namespace();
-            let name = secret.name_any();
-            store
-                .state()
-                .iter()
-                .filter(|n| n.namespace() == namespace && nats::referenced_secrets(&n.spec).contains(&name))
-                .map(|n| ObjectRef::from_obj(n.as_ref()))
-                .collect::<Vec<_>>()
-        }
-    };
-
-    let shutdown = shutdown.shared();
-    let shutdown_kyma = shutdown.clone();
-    let kyma_ctx = ctx.clone();
-    let nats_controller = controller
-        .watches_shared_stream(statefulset_events.subscribe(), owner_of)
-        .watches_shared_stream(config_map_events.subscribe(), owner_of)
-        .watches_shared_stream(service_events.subscribe(), owner_of)
-        .watches_shared_stream(service_account_events.subscribe(), owner_of)
-        .watches_shared_stream(secret_events.subscribe(), owner_of)
-        .watches_shared_stream(disruption_budget_events.subscribe(), owner_of)
-        .watches_shared_stream(optional_crd_events.subscribe(), all_nats)
-        .watches_shared_stream(user_secrets.subscribe(), referring)
+    let nats_controller = children
+        .trigger(controller)
+        .watches_shared_stream(optional_crds.subscribe(), every(nats_store.clone()))
+        .watches_shared_stream(user_secrets.subscribe(), referring(nats_store, nats_refers))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<Nats>, error_policy::<Nats>, ctx.clone())
         .for_each(log_result);
 
-    let eventing_store = eventing_watch.store.clone();
-    let controller = Controller::for_shared_stream(eventing_watch.subscribe(), eventing_store.clone());
-    let all_eventings = {
-        let store = eventing_store.clone();
-        move |_: Arc<CustomResourceDefinition>| {
-            store.state().iter().map(|e| ObjectRef::from_obj(e.as_ref())).collect::<Vec<_>>()
-        }
-    };
+    // The Eventing controller and the Kyma controller read the store their triggers come from.
+    let eventing_store = eventings.store.clone();
+    let controller = Controller::for_shared_stream(eventings.subscribe(), eventing_store.clone());
     // The EventMesh Secret is a dependency that comes and goes: watched, not polled.
-    let event_mesh_secret = {
-        let store = eventing_store.clone();
-        move |secret: Arc<PartialObjectMeta<Secret>>| {
-            let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
-            store
-                .state()
-                .iter()
-                .filter(|e| eventing::refers_to(e, &namespace, &name))
-                .map(|e| ObjectRef::from_obj(e.as_ref()))
-                .collect::<Vec<_>>()
-        }
-    };
-    let eventing_controller = controller
-        .watches_shared_stream(statefulset_events.subscribe(), owner_of)
-        .watches_shared_stream(deployment_events.subscribe(), owner_of)
-        .watches_shared_stream(config_map_events.subscribe(), owner_of)
-        .watches_shared_stream(service_events.subscribe(), owner_of)
-        .watches_shared_stream(service_account_events.subscribe(), owner_of)
-        .watches_shared_stream(secret_events.subscribe(), owner_of)
-        .watches_shared_stream(disruption_budget_events.subscribe(), owner_of)
-        .watches_shared_stream(autoscaler_events.subscribe(), owner_of)
-        .watches_shared_stream(optional_crd_events.subscribe(), all_eventings)
-        .watches_shared_stream(user_secrets.subscribe(), event_mesh_secret)
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx)
+    let eventing_controller = children
+        .trigger(controller)
+        .watches_shared_stream(optional_crds.subscribe(), every(eventing_store.clone()))
+        .watches_shared_stream(user_secrets.subscribe(), referring(eventing_store.clone(), eventing::refers_to))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx.clone())
         .for_each(log_result);
 
     let kyma_controller = match kyma_mode {
@@ -218,11 +227,10 @@ pub async fn run(
                 let namespace = eventing.namespace().unwrap_or_default();
                 eventing.labels().get(kyma::KYMA_LABEL).map(|name| ObjectRef::<Kyma>::new(name).within(&namespace))
             };
-            let eventings = eventing_store.clone();
             Controller::new(Api::<Kyma>::all(client.clone()), watcher::Config::default())
-                .watches_shared_stream(eventing_watch.subscribe(), to_kyma)
-                .graceful_shutdown_on(shutdown_kyma)
-                .run(move |object, ctx| kyma::reconcile(object, ctx, eventings.clone()), kyma::error_policy, kyma_ctx)
+                .watches_shared_stream(eventings.subscribe(), to_kyma)
+                .graceful_shutdown_on(shutdown)
+                .run(move |object, ctx| kyma::reconcile(object, ctx, eventing_store.clone()), kyma::error_policy, ctx)
                 .for_each(log_result)
                 .boxed()
         }
