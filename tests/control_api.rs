@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::nats::{NatsServer, control_config, free_port, request, spawn_control};
@@ -37,6 +36,14 @@ async fn create_cluster(client: &Client, ns: &str, spec: Value) -> (Api<Nats>, S
     (api, cluster)
 }
 
+/// A client, a namespace of the test's own and a NATS CR in it with a unique cluster name.
+async fn setup(prefix: &str, spec: Value) -> (Client, TestNamespace, Api<Nats>, String) {
+    let client = client_with_crds().await;
+    let ns = TestNamespace::create(&client, prefix).await;
+    let (api, cluster) = create_cluster(&client, &ns.name, spec).await;
+    (client, ns, api, cluster)
+}
+
 async fn connect(url: &str) -> async_nats::Client {
     async_nats::connect(url).await.expect("connect to the test nats-server")
 }
@@ -48,9 +55,7 @@ fn subject(cluster: &str, operation: &str) -> String {
 #[tokio::test]
 async fn put_get_status_and_discover() {
     start_manager();
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-put").await;
-    let (api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let (client, ns, api, cluster) = setup("control-put", json!({"cluster": {"size": 1}})).await;
     let server = NatsServer::start(&[]);
     let _api_replica = spawn_control(client.clone(), control_config(&server.url(), "replica-a"));
     let nats = connect(&server.url()).await;
@@ -156,9 +161,7 @@ async fn bad_inputs_get_errors_naming_them_and_leave_the_cr_alone() {
 
 #[tokio::test]
 async fn two_replicas_answer_each_request_once_and_both_join_discover() {
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-queue").await;
-    let (_api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let (client, _ns, _api, cluster) = setup("control-queue", json!({"cluster": {"size": 1}})).await;
     let server = NatsServer::start(&[]);
     let _a = spawn_control(client.clone(), control_config(&server.url(), "replica-a"));
     let _b = spawn_control(client.clone(), control_config(&server.url(), "replica-b"));
@@ -196,9 +199,7 @@ async fn two_replicas_answer_each_request_once_and_both_join_discover() {
 
 #[tokio::test]
 async fn the_api_answers_again_after_the_nats_server_restarts() {
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-restart").await;
-    let (_api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let (client, _ns, _api, cluster) = setup("control-restart", json!({"cluster": {"size": 1}})).await;
     let mut server = NatsServer::start(&[]);
     let _replica = spawn_control(client.clone(), control_config(&server.url(), "replica-a"));
     let nats = connect(&server.url()).await;
@@ -212,9 +213,7 @@ async fn the_api_answers_again_after_the_nats_server_restarts() {
 #[tokio::test]
 async fn credentials_come_from_a_secret_or_from_files() {
     use eventing_manager::control::CredentialsSource;
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-auth").await;
-    let (_api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let (client, ns, _api, cluster) = setup("control-auth", json!({"cluster": {"size": 1}})).await;
     let dir = std::env::temp_dir().join(format!("control-auth-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("dir");
 
@@ -308,9 +307,7 @@ fn routes_to(http: u16, server_name: &str) -> bool {
 
 #[tokio::test]
 async fn a_put_route_reaches_a_running_server_after_the_reload() {
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-reload").await;
-    let (api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 3}})).await;
+    let (client, _ns, api, cluster) = setup("control-reload", json!({"cluster": {"size": 3}})).await;
     let control_server = NatsServer::start(&[]);
     let _replica = spawn_control(client.clone(), control_config(&control_server.url(), "replica-a"));
     let nats = connect(&control_server.url()).await;
@@ -331,15 +328,10 @@ async fn a_put_route_reaches_a_running_server_after_the_reload() {
     let ports = (free_port(), free_port(), free_port());
     let conf_file = dir.join("nats.conf");
     std::fs::write(&conf_file, local_conf(&api.get("n").await.expect("CR"), ports, &dir)).expect("conf");
-    let mut server = Command::new(common::nats::nats_server_binary())
-        .arg("-c")
-        .arg(&conf_file)
-        .env("SERVER_NAME", "edge-0")
-        .env("ADMIN_PASSWORD", "admin")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the cluster's server");
+    let server = NatsServer::start_with(
+        &["-c", conf_file.to_str().expect("path")],
+        &[("SERVER_NAME", "edge-0"), ("ADMIN_PASSWORD", "admin")],
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!routes_to(ports.2, "peer"), "no route to the peer before the put");
 
@@ -351,15 +343,13 @@ async fn a_put_route_reaches_a_running_server_after_the_reload() {
     let conf = local_conf(&api.get("n").await.expect("CR"), ports, &dir);
     assert!(conf.contains(&format!("\"nats://127.0.0.1:{peer_cluster_port}\"")), "{conf}");
     std::fs::write(&conf_file, conf).expect("conf");
-    let hup = Command::new("kill").args(["-HUP", &server.id().to_string()]).status().expect("kill");
-    assert!(hup.success());
+    server.reload();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !routes_to(ports.2, "peer") {
         assert!(tokio::time::Instant::now() < deadline, "the new route did not connect within 30s of the reload");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -436,9 +426,7 @@ fn arbitrary_payloads_always_get_a_reply_and_only_valid_ones_change_the_cr() {
 #[tokio::test]
 async fn a_standby_manager_process_serves_the_api_from_its_flags_without_logging_secrets() {
     use k8s_openapi::api::coordination::v1::Lease;
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-process").await;
-    let (_api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let (client, ns, _api, cluster) = setup("control-process", json!({"cluster": {"size": 1}})).await;
     // Another replica holds the Lease: this process stands by, and still answers the API.
     let lease: Lease = serde_json::from_value(json!({
         "metadata": {"name": "eventing-manager-leader", "namespace": ns.name},
@@ -482,32 +470,16 @@ async fn a_standby_manager_process_serves_the_api_from_its_flags_without_logging
 #[tokio::test]
 async fn the_documented_permissions_let_operators_change_and_viewers_only_read() {
     use eventing_manager::control::CredentialsSource;
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "control-perms").await;
-    let (api, cluster) = create_cluster(&client, &ns.name, json!({"cluster": {"size": 1}})).await;
+    let (client, _ns, api, cluster) = setup("control-perms", json!({"cluster": {"size": 1}})).await;
     let dir = std::env::temp_dir().join(format!("control-perms-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("dir");
     let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/control-api/nats-authorization.conf");
     // The passwords come from the environment of the server, as the file expects.
-    let server = {
-        let port = free_port();
-        let child = Command::new(common::nats::nats_server_binary())
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c", conf.to_str().expect("path")])
-            .env("CONTROL_MANAGER_PASSWORD", "m")
-            .env("CONTROL_OPERATOR_PASSWORD", "o")
-            .env("CONTROL_VIEWER_PASSWORD", "v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "nats-server did not start with the documented permissions");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (child, format!("nats://127.0.0.1:{port}"))
-    };
-    let (mut child, url) = server;
+    let server = NatsServer::start_with(
+        &["-c", conf.to_str().expect("path")],
+        &[("CONTROL_MANAGER_PASSWORD", "m"), ("CONTROL_OPERATOR_PASSWORD", "o"), ("CONTROL_VIEWER_PASSWORD", "v")],
+    );
+    let url = server.url();
     std::fs::write(dir.join("password"), "m").expect("password");
     let mut config = control_config(&url, "restricted");
     config.credentials =
@@ -536,7 +508,6 @@ async fn the_documented_permissions_let_operators_change_and_viewers_only_read()
             .await;
     assert!(!matches!(refused, Ok(Ok(_))), "a viewer's put was answered: {refused:?}");
     assert_eq!(api.get("n").await.expect("CR").spec.cluster.routes, vec!["nats://a:6222"]);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,22 +24,30 @@ pub fn free_port() -> u16 {
 pub struct NatsServer {
     pub port: u16,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     child: Child,
 }
 
 impl NatsServer {
     /// A server on a free port with extra command-line `args` (`--user`, `-c file`, ...).
     pub fn start(args: &[&str]) -> Self {
-        let port = free_port();
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let child = Self::spawn(port, &args);
-        Self { port, args, child }
+        Self::start_with(args, &[])
     }
 
-    fn spawn(port: u16, args: &[String]) -> Child {
+    /// The same, with environment variables (which a configuration file may refer to).
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let child = Self::spawn(port, &args, &env);
+        Self { port, args, env, child }
+    }
+
+    fn spawn(port: u16, args: &[String], env: &[(String, String)]) -> Child {
         let child = Command::new(nats_server_binary())
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -64,7 +72,13 @@ impl NatsServer {
     /// Kills the server and starts it again on the same port.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Self::spawn(self.port, &self.args);
+        self.child = Self::spawn(self.port, &self.args, &self.env);
+    }
+
+    /// SIGHUP: the server reloads its configuration file (what the config reloader does in a pod).
+    pub fn reload(&self) {
+        let sent = Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status().expect("kill");
+        assert!(sent.success(), "SIGHUP to nats-server");
     }
 }
 
