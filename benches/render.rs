@@ -2,6 +2,10 @@
 //! with a large values file, on a chart compiled once (as the controllers hold it).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+// The allocator of the manager binary (src/main.rs): renders allocate a lot, so measure with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use eventing_manager::chart::{self, Release};
 use serde_json::{Value, json};
 

@@ -52,6 +52,12 @@ fn register_templates(chart: &Chart, registry: &mut Handlebars<'static>) -> Resu
     chart.subcharts.iter().try_for_each(|sub| register_templates(sub, registry))
 }
 
+/// One template to render, with the context of its chart.
+struct Task<'a> {
+    template: String,
+    context: &'a handlebars::Context,
+}
+
 impl CompiledChart {
     /// Renders with `overrides` over the chart's defaults; `api_versions` are the APIs the cluster
     /// serves (`networking.istio.io/v1`), as in `Capabilities.APIVersions`.
@@ -63,47 +69,91 @@ impl CompiledChart {
     ) -> Result<Vec<Manifest>, ChartError> {
         let mut values = self.chart.values.clone();
         merge(&mut values, overrides);
-        let mut manifests = Vec::new();
         let capabilities = json!({ "APIVersions": api_versions });
-        self.render_chart(&self.chart, values, release, &capabilities, &mut manifests)?;
+        let mut contexts = Vec::new();
+        collect_contexts(&self.chart, values, release, &capabilities, &mut contexts);
+        let tasks: Vec<Task<'_>> = contexts
+            .iter()
+            .flat_map(|(chart, context)| {
+                chart.templates.keys().map(move |file| Task { template: template_name(chart, file), context })
+            })
+            .collect();
+        let mut manifests = Vec::new();
+        for rendered in self.render_tasks(&tasks) {
+            manifests.extend(rendered?);
+        }
         manifests.sort_by_key(|m| apply_order(m.kind()));
         Ok(manifests)
     }
 
-    fn render_chart(
-        &self,
-        chart: &Chart,
-        values: Value,
-        release: &Release,
-        capabilities: &Value,
-        out: &mut Vec<Manifest>,
-    ) -> Result<(), ChartError> {
-        let context = json!({
-            "Values": values,
-            "Release": { "Name": release.name, "Namespace": release.namespace, "Service": "eventing-manager" },
-            "Chart": { "Name": chart.name, "Version": chart.version },
-            "Capabilities": capabilities,
-        });
-        // One Context per chart: `render` would copy the whole values tree for every template.
-        let context = handlebars::Context::from(context);
-        for file in chart.templates.keys() {
-            let name = template_name(chart, file);
-            let rendered = self
-                .registry
-                .render_with_context(&name, &context)
-                .map_err(|e| ChartError::Render { template: name.clone(), message: e.to_string() })?;
-            out.extend(parse_documents(&name, &rendered)?);
+    fn render_task(&self, task: &Task<'_>) -> Result<Vec<Manifest>, ChartError> {
+        let rendered = self
+            .registry
+            .render_with_context(&task.template, task.context)
+            .map_err(|e| ChartError::Render { template: task.template.clone(), message: e.to_string() })?;
+        parse_documents(&task.template, &rendered)
+    }
+
+    /// Renders and parses the templates on up to [`RENDER_THREADS`] threads (most of the time goes
+    /// into parsing the YAML they produce); the results keep the templates' order.
+    fn render_tasks(&self, tasks: &[Task<'_>]) -> Vec<Result<Vec<Manifest>, ChartError>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(RENDER_THREADS);
+        if threads < 2 || tasks.len() < 4 {
+            return tasks.iter().map(|task| self.render_task(task)).collect();
         }
-        let values = &context.data()["Values"];
-        for sub in &chart.subcharts {
-            let condition = chart.dependencies.iter().find(|d| d.name == sub.name).and_then(|d| d.condition.as_deref());
-            // As in Helm, a condition whose path is not in the values leaves the subchart enabled.
-            if condition.and_then(|path| lookup(values, path)).is_some_and(|value| !truthy(Some(value))) {
-                continue;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(task) = tasks.get(index) else { break done };
+                done.push((index, self.render_task(task)));
             }
-            self.render_chart(sub, subchart_values(sub, values), release, capabilities, out)?;
-        }
-        Ok(())
+        };
+        let mut results: Vec<(usize, Result<Vec<Manifest>, ChartError>)> = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for helper in helpers {
+                // A panicking render would already have failed the whole render; keep what finished.
+                if let Ok(done) = helper.join() {
+                    all.extend(done);
+                }
+            }
+            all
+        });
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+}
+
+/// Threads one render may use: the render of one chart is short, more threads cost more than they save.
+const RENDER_THREADS: usize = 2;
+
+/// The context of the chart and of every enabled subchart (Helm's `Values`, `Release`, `Chart`,
+/// `Capabilities`), built once per render: `render` would copy the values for every template.
+fn collect_contexts<'c>(
+    chart: &'c Chart,
+    values: Value,
+    release: &Release,
+    capabilities: &Value,
+    out: &mut Vec<(&'c Chart, handlebars::Context)>,
+) {
+    // As in Helm, a condition whose path is not in the values leaves the subchart enabled.
+    let enabled = |sub: &Chart| {
+        let condition = chart.dependencies.iter().find(|d| d.name == sub.name).and_then(|d| d.condition.as_deref());
+        condition.and_then(|path| lookup(&values, path)).is_none_or(|value| truthy(Some(value)))
+    };
+    let subcharts: Vec<(&Chart, Value)> =
+        chart.subcharts.iter().filter(|sub| enabled(sub)).map(|sub| (sub, subchart_values(sub, &values))).collect();
+    let context = handlebars::Context::from(json!({
+        "Values": values,
+        "Release": { "Name": release.name, "Namespace": release.namespace, "Service": "eventing-manager" },
+        "Chart": { "Name": chart.name, "Version": chart.version },
+        "Capabilities": capabilities,
+    }));
+    out.push((chart, context));
+    for (sub, values) in subcharts {
+        collect_contexts(sub, values, release, capabilities, out);
     }
 }
 
