@@ -131,7 +131,8 @@ impl Applier {
     }
 }
 
-fn namespace_terminating(status: &kube::core::Status) -> bool {
+/// The API server refused to create an object because its namespace is being deleted.
+pub fn namespace_terminating(status: &kube::core::Status) -> bool {
     status.code == 403
         && status.details.as_ref().is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
 }

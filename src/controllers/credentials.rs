@@ -96,6 +96,8 @@ pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose
             Ok(())
         }
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        // The namespace is being deleted, and the CR with it: no credentials are needed any more.
+        Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => Ok(()),
         Err(source) => Err(ReconcileError::Prepare { object: object(), source }),
     }
 }

@@ -154,6 +154,10 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
                         tracing::info!(eventing = %created.name_any(), "created the default Eventing CR");
                         current = Some(Arc::new(created));
                     }
+                    // The namespace (and the Kyma CR in it) is being deleted: nothing to create.
+                    Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => {
+                        tracing::info!("the namespace is being deleted: not creating the default Eventing CR");
+                    }
                     Err(kube::Error::Api(status)) if status.code == 409 => {
                         current = api.get_opt(&eventing.name_any()).await.ok().flatten().map(Arc::new);
                     }
