@@ -133,6 +133,31 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// Waits (at most `limit`) until the named object meets `condition`; milliseconds since `started`.
+async fn millis_until<K>(
+    api: &Api<K>,
+    name: &str,
+    condition: impl kube::runtime::wait::Condition<K>,
+    started: Instant,
+    limit: Duration,
+) -> f64
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    tokio::time::timeout(limit, await_condition(api.clone(), name, condition))
+        .await
+        .unwrap_or_else(|_| panic!("{name} not there within {limit:?}"))
+        .expect("watch");
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Sorts the samples and prints `what: median …, p95 …` (and `extra`).
+fn report(what: &str, samples: &mut [f64], extra: &str) {
+    samples.sort_by(f64::total_cmp);
+    println!("{what}: median {:.0} ms, p95 {:.0} ms{extra}", percentile(samples, 0.5), percentile(samples, 0.95));
+}
+
 /// Deletes the benchmark's namespaces and waits until they are gone (the manager, still running,
 /// removes its finalizers), so that one section's pods do not take the next one's node capacity.
 async fn cleanup(client: &Client) {
@@ -169,20 +194,10 @@ async fn main() {
         let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
         let started = Instant::now();
         api.create(&PostParams::default(), &nats("lat", 3)).await.expect("create");
-        tokio::time::timeout(Duration::from_secs(60), await_condition(api.clone(), "lat", is_ready))
-            .await
-            .expect("Ready within 60s")
-            .expect("watch");
-        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        latencies.push(millis_until(&api, "lat", is_ready, started, Duration::from_secs(60)).await);
     }
-    latencies.sort_by(f64::total_cmp);
-    println!(
-        "create → Ready (3 servers, 20 runs): median {:.0} ms, p95 {:.0} ms, min {:.0} ms, max {:.0} ms",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.95),
-        latencies[0],
-        latencies[latencies.len() - 1]
-    );
+    let (min, max) = latencies.iter().fold((f64::MAX, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    report("create → Ready (3 servers, 20 runs)", &mut latencies, &format!(", min {min:.0} ms, max {max:.0} ms"));
 
     // 2. API writes for unchanged CRs over a resync period (all 20 clusters above are unchanged now).
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -247,18 +262,9 @@ async fn main() {
             k.and_then(|k| k.status.as_ref())
                 .is_some_and(|s| s.modules.iter().any(|m| m.name == "eventing" && m.state == State::Ready))
         };
-        tokio::time::timeout(Duration::from_secs(90), await_condition(kymas.clone(), "default", module_ready))
-            .await
-            .expect("Ready within 90s")
-            .expect("watch");
-        enable.push(started.elapsed().as_secs_f64() * 1000.0);
+        enable.push(millis_until(&kymas, "default", module_ready, started, Duration::from_secs(90)).await);
     }
-    enable.sort_by(f64::total_cmp);
-    println!(
-        "Kyma CR enables eventing → module Ready in the Kyma CR (10 runs): median {:.0} ms, p95 {:.0} ms",
-        percentile(&enable, 0.5),
-        percentile(&enable, 0.95)
-    );
+    report("Kyma CR enables eventing → module Ready in the Kyma CR (10 runs)", &mut enable, "");
 
     // 5. Backend switches NATS ⇄ EventMesh → Ready with the new backend, 10 switches.
     let ns = format!("bench-kyma-{run_id}-0");
@@ -294,17 +300,8 @@ async fn main() {
                 })
             })
         };
-        tokio::time::timeout(Duration::from_secs(90), await_condition(eventings.clone(), "eventing", ready))
-            .await
-            .expect("Ready within 90s")
-            .expect("watch");
-        switches.push(started.elapsed().as_secs_f64() * 1000.0);
+        switches.push(millis_until(&eventings, "eventing", ready, started, Duration::from_secs(90)).await);
     }
-    switches.sort_by(f64::total_cmp);
-    println!(
-        "backend switch → Ready (10 switches NATS ⇄ EventMesh): median {:.0} ms, p95 {:.0} ms",
-        percentile(&switches, 0.5),
-        percentile(&switches, 0.95)
-    );
+    report("backend switch → Ready (10 switches NATS ⇄ EventMesh)", &mut switches, "");
     cleanup(&client).await;
 }

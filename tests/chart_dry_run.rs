@@ -1,9 +1,8 @@
 //! Every object of the render matrix passes a server-side dry-run apply on the real control plane.
 
 mod common;
-#[path = "common/matrix.rs"]
-mod matrix;
 
+use common::matrix;
 use common::{TestNamespace, apply_manifest, client_with_crds, install_istio_destinationrule_crd};
 use eventing_manager::chart::Release;
 

@@ -2,11 +2,11 @@
 //! renders. `UPDATE_GOLDEN=1 cargo test --test chart_golden` (or `make golden`) rewrites them;
 //! review the diff before committing.
 
-#[path = "common/matrix.rs"]
-mod matrix;
+mod common;
 
 use std::path::PathBuf;
 
+use common::matrix;
 use eventing_manager::chart::{Release, to_yaml_stream};
 
 #[test]

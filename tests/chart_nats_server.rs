@@ -2,33 +2,16 @@
 //! `nats.conf` of the render matrix passes `nats-server -t`, and three servers running the rendered
 //! 3-node configuration on 127.0.0.1 form a cluster with a JetStream meta leader.
 
-#[path = "common/matrix.rs"]
-mod matrix;
+mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::http_get;
+use common::matrix;
+use common::nats::{free_port, localize, nats_server_binary as nats_server};
 use eventing_manager::chart::Release;
-
-/// `NATS_SERVER`, else `.testenv/bin/nats-server`, else `nats-server` on PATH.
-fn nats_server() -> PathBuf {
-    if let Some(path) = std::env::var_os("NATS_SERVER") {
-        return path.into();
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".testenv/bin/nats-server");
-    if local.exists() {
-        return local;
-    }
-    let on_path = Command::new("nats-server").arg("--version").output();
-    assert!(
-        on_path.is_ok(),
-        "nats-server not found: run `make testenv-build` (builds it into .testenv/bin) or set NATS_SERVER"
-    );
-    "nats-server".into()
-}
 
 fn secrets_env(command: &mut Command) -> &mut Command {
     command.env("ADMIN_PASSWORD", "admin-secret").env("LEAFNODE_PASSWORD", "leaf-secret")
@@ -81,27 +64,11 @@ impl Drop for Servers {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
 fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
-}
-
-/// A plain HTTP GET against a monitoring port: (status code, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Some((status, body))
 }
 
 #[test]
@@ -116,21 +83,8 @@ fn three_servers_with_the_rendered_config_form_a_jetstream_cluster() {
     let ports: Vec<(u16, u16, u16)> = (0..3).map(|_| (free_port(), free_port(), free_port())).collect();
     let mut servers = Servers(Vec::new());
     for (i, (client, cluster, http)) in ports.iter().enumerate() {
-        let mut local = conf
-            .replace("0.0.0.0:4222", &format!("127.0.0.1:{client}"))
-            .replace("0.0.0.0:8222", &format!("127.0.0.1:{http}"))
-            .replace("0.0.0.0:6222", &format!("127.0.0.1:{cluster}"))
-            .replace("\"/data\"", &format!("{:?}", dir.join(format!("data-{i}")).display().to_string()))
-            .replace(
-                "\"/var/run/nats/nats.pid\"",
-                &format!("{:?}", dir.join(format!("nats-{i}.pid")).display().to_string()),
-            );
-        for (j, (_, peer_cluster, _)) in ports.iter().enumerate() {
-            local = local.replace(
-                &format!("t-nats-{j}.t-nats-headless.ns.svc.cluster.local:6222"),
-                &format!("127.0.0.1:{peer_cluster}"),
-            );
-        }
+        let peers: Vec<u16> = ports.iter().map(|(_, cluster, _)| *cluster).collect();
+        let local = localize(&conf, (*client, *cluster, *http), &dir, i, ("t", "ns"), &peers);
         assert!(!local.contains("svc.cluster.local"), "every route was mapped:\n{local}");
         let file = dir.join(format!("nats-{i}.conf"));
         std::fs::write(&file, local).expect("write conf");

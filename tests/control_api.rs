@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::nats::{NatsServer, control_config, free_port, request, spawn_control};
-use common::{TestNamespace, client_with_crds, start_manager, wait_until};
+use common::nats::{NatsServer, control_config, free_port, localize, request, spawn_control};
+use common::{TestNamespace, client_with_crds, http_get, start_manager, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::nats::Nats;
 use eventing_manager::chart::Release;
@@ -260,48 +260,20 @@ async fn credentials_come_from_a_secret_or_from_files() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The rendered nats.conf of server 0 of `nats`, with its ports and peers mapped onto 127.0.0.1.
+/// The rendered nats.conf of server 0 of `nats`, runnable on 127.0.0.1; its two peers are not running.
 fn local_conf(nats: &Nats, ports: (u16, u16, u16), dir: &std::path::Path) -> String {
     let name = nats.name_any();
     let namespace = nats.namespace().unwrap_or_default();
     let release = Release { name: name.clone(), namespace: namespace.clone() };
     let values = eventing_manager::controllers::nats::overrides(&name, &nats.spec);
     let chart = eventing_manager::chart::bundled_nats().expect("chart").compile().expect("compile");
-    let manifests = chart.render(&values, &release, &[]).expect("render");
-    let conf = manifests
-        .iter()
-        .find(|m| m.kind() == "ConfigMap")
-        .and_then(|m| m.object.pointer("/data/nats.conf"))
-        .and_then(Value::as_str)
-        .expect("nats.conf")
-        .to_owned();
-    let (client, cluster, http) = ports;
-    let mut local = conf
-        .replace("0.0.0.0:4222", &format!("127.0.0.1:{client}"))
-        .replace("0.0.0.0:8222", &format!("127.0.0.1:{http}"))
-        .replace("0.0.0.0:6222", &format!("127.0.0.1:{cluster}"))
-        .replace("\"/data\"", &format!("{:?}", dir.join("data").display().to_string()))
-        .replace("\"/var/run/nats/nats.pid\"", &format!("{:?}", dir.join("nats.pid").display().to_string()));
-    // The StatefulSet's own peers: itself, and two that are not running here.
-    for i in 0..3 {
-        let peer = format!("{name}-nats-{i}.{name}-nats-headless.{namespace}.svc.cluster.local:6222");
-        let port = if i == 0 { cluster } else { free_port() };
-        local = local.replace(&peer, &format!("127.0.0.1:{port}"));
-    }
-    local
+    let conf = common::matrix::nats_conf(&chart.render(&values, &release, &[]).expect("render")).expect("nats.conf");
+    localize(&conf, ports, dir, 0, (&name, &namespace), &[ports.1, free_port(), free_port()])
 }
 
 fn routes_to(http: u16, server_name: &str) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", http)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /routez HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    let routez: Value = serde_json::from_str(body).unwrap_or_default();
+    let routez: Value =
+        http_get(http, "/routez").and_then(|(_, body)| serde_json::from_str(&body).ok()).unwrap_or_default();
     routez["routes"].as_array().is_some_and(|routes| routes.iter().any(|r| r["remote_name"] == server_name))
 }
 

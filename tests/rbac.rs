@@ -9,16 +9,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::process::ManagerProcess;
-use common::{FIELD_MANAGER, MANAGER_NAMESPACE, TestNamespace, client_with_crds, wait_deleted, wait_until};
+use common::{MANAGER_NAMESPACE, TestNamespace, client_with_crds, wait_deleted, wait_until};
 use eventing_manager::api::State;
 use eventing_manager::api::eventing::Eventing;
 use eventing_manager::api::kyma::Kyma;
 use eventing_manager::api::nats::Nats;
+use eventing_manager::chart::Manifest;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -30,24 +31,8 @@ fn repo_file(path: &str) -> String {
 }
 
 async fn apply(client: &Client, object: Value) {
-    let object: DynamicObject = serde_json::from_value(object).expect("object");
-    let types = object.types.clone().expect("types");
-    let (group, version) = types.api_version.rsplit_once('/').unwrap_or(("", &types.api_version));
-    let plural = format!("{}s", types.kind.to_lowercase());
-    let resource = ApiResource {
-        group: group.into(),
-        version: version.into(),
-        api_version: types.api_version.clone(),
-        kind: types.kind.clone(),
-        plural,
-    };
-    let api: Api<DynamicObject> = match object.namespace() {
-        Some(ns) => Api::namespaced_with(client.clone(), &ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    api.patch(&object.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
-        .await
-        .unwrap_or_else(|e| panic!("applying {} {}: {e}", types.kind, object.name_any()));
+    let manifest = Manifest { source: "tests/rbac.rs".into(), object };
+    common::apply_manifest(client, &manifest, false).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The roles of config/rbac, bound to the manager's token identity.

@@ -31,9 +31,10 @@ pub struct Owner {
     pub install_namespace: String,
 }
 
-/// Kind, namespace and name of the CR that an object's inventory labels name.
-pub fn owner_from_labels(labels: &BTreeMap<String, String>) -> Option<(&str, &str, &str)> {
-    Some((labels.get(OWNER_KIND)?, labels.get(OWNER_NAMESPACE)?, labels.get(OWNER_NAME)?))
+/// Kind, namespace and name of the CR that an object's inventory labels name; `label` looks a
+/// label up (in a typed object's map or in the JSON of a cached one, without copying either).
+pub fn owner_from_labels<'a>(label: impl Fn(&str) -> Option<&'a str>) -> Option<(&'a str, &'a str, &'a str)> {
+    Some((label(OWNER_KIND)?, label(OWNER_NAMESPACE)?, label(OWNER_NAME)?))
 }
 
 impl Owner {
@@ -159,7 +160,7 @@ mod tests {
         assert_eq!(metadata["labels"]["app.kubernetes.io/managed-by"], "custom");
         assert!(metadata.get("ownerReferences").is_none(), "no owner reference across namespaces");
         let labels: BTreeMap<String, String> = serde_json::from_value(metadata["labels"].clone()).expect("labels");
-        assert_eq!(owner_from_labels(&labels), Some(("NATS", "ns", "eu")));
+        assert_eq!(owner_from_labels(|k| labels.get(k).map(String::as_str)), Some(("NATS", "ns", "eu")));
     }
 
     #[test]

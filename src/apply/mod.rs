@@ -139,9 +139,8 @@ pub fn namespace_terminating(status: &kube::core::Status) -> bool {
 
 /// The CR (`Kind namespace/name`) that a live object's inventory labels name, when it is not `owner`.
 fn owned_by_another(live: &serde_json::Value, owner: &Owner) -> Option<String> {
-    let labels: std::collections::BTreeMap<String, String> =
-        serde_json::from_value(live.pointer("/metadata/labels")?.clone()).ok()?;
-    let (kind, namespace, name) = owner_from_labels(&labels)?;
+    let labels = live.pointer("/metadata/labels")?.as_object()?;
+    let (kind, namespace, name) = owner_from_labels(|key| labels.get(key)?.as_str())?;
     (kind != owner.kind || namespace != owner.namespace || name != owner.name)
         .then(|| format!("{kind} {namespace}/{name}"))
 }

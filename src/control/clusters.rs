@@ -22,7 +22,7 @@ fn resource(nats: &Nats) -> String {
 
 #[derive(Clone)]
 pub struct Directory {
-    pub store: Store<Nats>,
+    store: Store<Nats>,
     client: Client,
     field_manager: String,
 }

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-pub use clusters::{Directory, cluster_name};
+pub use clusters::Directory;
 pub use connect::CredentialsSource;
 pub use request::{ConfigPut, FieldError, Limits, parse_put};
 
@@ -116,17 +116,18 @@ struct Handler {
 
 impl Handler {
     async fn answer(&self, operation: &Operation, payload: &[u8]) -> Value {
-        let result = match operation {
-            Operation::Put(cluster) => match parse_put(payload, &self.config.limits) {
-                Ok(put) => self
-                    .directory
-                    .put(cluster, &put)
-                    .await
-                    .map(|generation| json!({"ok": true, "generation": generation})),
-                Err(error) => Err(error),
-            },
-            Operation::Get(cluster) => self.directory.fresh(cluster).await.map(|n| clusters::config_reply(&n)),
-            Operation::Status(cluster) => self.directory.fresh(cluster).await.map(|n| clusters::status_reply(&n)),
+        self.result(operation, payload).await.unwrap_or_else(failure)
+    }
+
+    async fn result(&self, operation: &Operation, payload: &[u8]) -> Result<Value, FieldError> {
+        match operation {
+            Operation::Put(cluster) => {
+                let put = parse_put(payload, &self.config.limits)?;
+                let generation = self.directory.put(cluster, &put).await?;
+                Ok(json!({"ok": true, "generation": generation}))
+            }
+            Operation::Get(cluster) => Ok(clusters::config_reply(&self.directory.fresh(cluster).await?)),
+            Operation::Status(cluster) => Ok(clusters::status_reply(&self.directory.fresh(cluster).await?)),
             Operation::Discover => {
                 Ok(json!({"ok": true, "manager": self.config.identity, "clusters": self.directory.clusters()}))
             }
@@ -136,8 +137,7 @@ impl Handler {
                     "{what:?} is not an operation; use <cluster>.config.put, <cluster>.config.get, <cluster>.status or discover"
                 ),
             )),
-        };
-        result.unwrap_or_else(failure)
+        }
     }
 }
 

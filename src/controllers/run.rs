@@ -55,7 +55,8 @@ async fn check_crds(client: &Client) -> Result<(), RunError> {
 /// The CR that an object's inventory labels name, if it is of kind `K`. Labels, not owner
 /// references: a release may live in another namespace than its CR, where references cannot point.
 fn owner_of<K: Resource<DynamicType = ()>, Child: ResourceExt>(child: Arc<Child>) -> Option<ObjectRef<K>> {
-    let (kind, namespace, name) = owner_from_labels(child.labels())?;
+    let labels = child.labels();
+    let (kind, namespace, name) = owner_from_labels(|key| labels.get(key).map(String::as_str))?;
     (kind == K::kind(&())).then(|| ObjectRef::new(name).within(namespace))
 }
 

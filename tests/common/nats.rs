@@ -13,7 +13,40 @@ pub fn nats_server_binary() -> PathBuf {
         return path.into();
     }
     let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".testenv/bin/nats-server");
-    if local.exists() { local } else { "nats-server".into() }
+    if local.exists() {
+        return local;
+    }
+    let on_path = Command::new("nats-server").arg("--version").output();
+    assert!(
+        on_path.is_ok(),
+        "nats-server not found: run `make testenv-build` (builds it into .testenv/bin) or set NATS_SERVER"
+    );
+    "nats-server".into()
+}
+
+/// A rendered `nats.conf` of server `index` made runnable on 127.0.0.1: its ports (client, cluster,
+/// monitoring), its data and pid file under `dir`, and the routes to the StatefulSet's peers
+/// (`<release>-nats-<j>.<release>-nats-headless.<namespace>...:6222`) onto `peer_cluster_ports[j]`.
+pub fn localize(
+    conf: &str,
+    (client, cluster, http): (u16, u16, u16),
+    dir: &Path,
+    index: usize,
+    (release, namespace): (&str, &str),
+    peer_cluster_ports: &[u16],
+) -> String {
+    let path = |name: String| format!("{:?}", dir.join(name).display().to_string());
+    let mut local = conf
+        .replace("0.0.0.0:4222", &format!("127.0.0.1:{client}"))
+        .replace("0.0.0.0:8222", &format!("127.0.0.1:{http}"))
+        .replace("0.0.0.0:6222", &format!("127.0.0.1:{cluster}"))
+        .replace("\"/data\"", &path(format!("data-{index}")))
+        .replace("\"/var/run/nats/nats.pid\"", &path(format!("nats-{index}.pid")));
+    for (j, port) in peer_cluster_ports.iter().enumerate() {
+        let peer = format!("{release}-nats-{j}.{release}-nats-headless.{namespace}.svc.cluster.local:6222");
+        local = local.replace(&peer, &format!("127.0.0.1:{port}"));
+    }
+    local
 }
 
 pub fn free_port() -> u16 {
