@@ -1,11 +1,14 @@
 //! The helpers chart authors expect from Helm, as Handlebars helpers that return values, so they
 //! compose in subexpressions: `{{nindent 4 (toYaml Values.resources)}}`.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use handlebars::{Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, RenderErrorReason, ScopedJson};
 use serde_json::Value;
 use sha2::Digest;
 
+use super::memo::IncludeMemo;
 use super::values::truthy;
 
 /// The largest width or count a helper accepts (`indent`, `range`), so no value exhausts memory.
@@ -33,13 +36,17 @@ pub fn register(registry: &mut Handlebars<'_>) {
         ("toJson", to_json),
         ("indent", |h, _, _| Ok(Value::String(indent(int(h, "indent", 0)?, &text(h, "indent", 1)?)))),
         ("nindent", |h, _, _| {
-            Ok(Value::String(format!("\n{}", indent(int(h, "nindent", 0)?, &text(h, "nindent", 1)?))))
+            let text = text(h, "nindent", 1)?;
+            let mut out = String::with_capacity(text.len() * 2 + 1);
+            out.push('\n');
+            write_indented(int(h, "nindent", 0)?, &text, &mut out);
+            Ok(Value::String(out))
         }),
         ("quote", |h, _, _| Ok(Value::String(yaml_quoted(&text(h, "quote", 0)?)))),
         ("default", default),
         ("required", required),
         ("b64enc", |h, _, _| {
-            Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text(h, "b64enc", 0)?)))
+            Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text(h, "b64enc", 0)?.as_bytes())))
         }),
         ("sha256sum", |h, _, _| Ok(Value::String(hex(&sha2::Sha256::digest(text(h, "sha256sum", 0)?.as_bytes()))))),
         ("hasApiVersion", has_api_version),
@@ -73,15 +80,15 @@ fn param<'a>(h: &'a Helper<'_>, helper: &'static str, index: usize) -> Result<&'
 }
 
 /// A value as template text: strings as they are, `null` as empty, everything else as JSON.
-fn as_text(value: &Value) -> String {
+fn as_text(value: &Value) -> Cow<'_, str> {
     match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Null => Cow::Borrowed(""),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
-fn text(h: &Helper<'_>, helper: &'static str, index: usize) -> Result<String, RenderError> {
+fn text<'a>(h: &'a Helper<'_>, helper: &'static str, index: usize) -> Result<Cow<'a, str>, RenderError> {
     param(h, helper, index).map(as_text)
 }
 
@@ -98,11 +105,32 @@ fn int(h: &Helper<'_>, helper: &'static str, index: usize) -> Result<usize, Rend
 }
 
 pub fn indent(width: usize, text: &str) -> String {
-    let pad = " ".repeat(width);
-    text.lines()
-        .map(|line| if line.is_empty() { String::new() } else { format!("{pad}{line}") })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::with_capacity(text.len() * 2);
+    write_indented(width, text, &mut out);
+    out
+}
+
+fn pad(width: usize, out: &mut String) {
+    const SPACES: &str = "                                                                ";
+    let mut left = width;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
+}
+
+/// `text` with every non-empty line indented by `width` spaces, lines joined by `\n`.
+fn write_indented(width: usize, text: &str, out: &mut String) {
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if !line.is_empty() {
+            pad(width, out);
+            out.push_str(line);
+        }
+    }
 }
 
 fn to_yaml(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
@@ -114,15 +142,14 @@ fn to_yaml(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, Ren
 /// Block-style YAML with every string as a JSON string (JSON strings are YAML double-quoted
 /// scalars), so no value can change type or break out of its line; much faster than a general emitter.
 pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
-    let pad = |out: &mut String, width: usize| out.extend(std::iter::repeat_n(' ', width));
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (i, (key, item)) in map.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
-                    pad(out, indent);
+                    pad(indent, out);
                 }
-                out.push_str(&yaml_quoted(key));
+                write_quoted(key, out);
                 out.push(':');
                 write_nested(item, indent, out);
             }
@@ -131,7 +158,7 @@ pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
             for (i, item) in list.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
-                    pad(out, indent);
+                    pad(indent, out);
                 }
                 out.push('-');
                 match item {
@@ -143,7 +170,7 @@ pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
                 }
             }
         }
-        Value::String(text) => out.push_str(&yaml_quoted(text)),
+        Value::String(text) => write_quoted(text, out),
         scalar => out.push_str(&scalar.to_string()),
     }
 }
@@ -151,21 +178,50 @@ pub fn write_yaml(value: &Value, indent: usize, out: &mut String) {
 /// A double-quoted scalar that YAML reads back as exactly `text`: JSON's escaping, plus escapes for
 /// what JSON leaves bare but YAML does not allow or reads as a line break (U+2028, U+0085, C1 controls).
 pub fn yaml_quoted(text: &str) -> String {
-    let json = Value::String(text.to_owned()).to_string();
-    let printable = |c: char| {
-        matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
-            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
-    };
-    if json.chars().all(printable) {
-        return json;
+    let mut out = String::with_capacity(text.len() + 2);
+    write_quoted(text, &mut out);
+    out
+}
+
+fn write_quoted(text: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    let mut plain_from = 0;
+    for (at, c) in text.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            '\u{20}'..='\u{7e}' => continue,
+            c if yaml_printable(c) => continue,
+            _ => "",
+        };
+        out.push_str(&text[plain_from..at]);
+        plain_from = at + c.len_utf8();
+        if escaped.is_empty() {
+            // Infallible: writing to a String.
+            let _ = if (c as u32) <= 0xffff {
+                write!(out, "\\u{:04x}", c as u32)
+            } else {
+                write!(out, "\\U{:08x}", c as u32)
+            };
+        } else {
+            out.push_str(escaped);
+        }
     }
-    json.chars()
-        .map(|c| match c {
-            c if printable(c) => c.to_string(),
-            c if (c as u32) <= 0xffff => format!("\\u{:04x}", c as u32),
-            c => format!("\\U{:08x}", c as u32),
-        })
-        .collect()
+    out.push_str(&text[plain_from..]);
+    out.push('"');
+}
+
+/// Characters YAML allows unescaped inside a double-quoted scalar (beyond printable ASCII), less
+/// those it would read as a line break or a byte order mark.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// The value after `key:` or `-`: scalars and empty collections inline, the rest on the next lines.
@@ -173,12 +229,12 @@ fn write_nested(item: &Value, indent: usize, out: &mut String) {
     match item {
         Value::Object(map) if !map.is_empty() => {
             out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent + 2));
+            pad(indent + 2, out);
             write_yaml(item, indent + 2, out);
         }
         Value::Array(list) if !list.is_empty() => {
             out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent + 2));
+            pad(indent + 2, out);
             write_yaml(item, indent + 2, out);
         }
         _ => {
@@ -215,8 +271,8 @@ fn required(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, Re
 /// `hasApiVersion "GROUP/VERSION"`: whether the cluster serves that API (`Capabilities.APIVersions`).
 fn has_api_version(h: &Helper<'_>, _: &Handlebars<'_>, ctx: &Context) -> Result<Value, RenderError> {
     let wanted = text(h, "hasApiVersion", 0)?;
-    let served = ctx.data().pointer("/Capabilities/APIVersions").and_then(Value::as_array);
-    Ok(Value::Bool(served.is_some_and(|list| list.iter().any(|v| v.as_str() == Some(wanted.as_str())))))
+    let served = field(ctx.data(), "Capabilities", "APIVersions").and_then(Value::as_array);
+    Ok(Value::Bool(served.is_some_and(|list| list.iter().any(|v| v.as_str() == Some(&*wanted)))))
 }
 
 /// `include "PARTIAL" CONTEXT`: a partial rendered to a string, to pipe into `nindent` and friends.
@@ -234,6 +290,11 @@ fn include(h: &Helper<'_>, r: &Handlebars<'_>, ctx: &Context) -> Result<Value, R
         }
         _ => ctx,
     };
+    let memo_key =
+        std::ptr::eq(context, ctx).then(|| (name.clone().into_owned(), std::ptr::from_ref(ctx.data()) as usize));
+    if let Some(hit) = memo_key.as_ref().and_then(IncludeMemo::get) {
+        return Ok(Value::String(hit));
+    }
     let depth = INCLUDE_DEPTH.with(|d| d.get());
     if depth >= MAX_INCLUDE_DEPTH {
         return Err(fail(format!(
@@ -243,8 +304,12 @@ fn include(h: &Helper<'_>, r: &Handlebars<'_>, ctx: &Context) -> Result<Value, R
     INCLUDE_DEPTH.with(|d| d.set(depth + 1));
     let rendered = r.render_with_context(&name, context);
     INCLUDE_DEPTH.with(|d| d.set(depth));
-    let rendered = rendered.map_err(|e| fail(format!("include {name}: {e}")))?;
-    Ok(Value::String(rendered.trim_end_matches('\n').to_owned()))
+    let mut rendered = rendered.map_err(|e| fail(format!("include {name}: {e}")))?;
+    rendered.truncate(rendered.trim_end_matches('\n').len());
+    if let Some(key) = memo_key {
+        IncludeMemo::put(key, &rendered);
+    }
+    Ok(Value::String(rendered))
 }
 
 const MAX_INCLUDE_DEPTH: usize = 32;
@@ -254,17 +319,22 @@ thread_local! {
     static INCLUDE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// `root.<section>.<name>` (`Value::pointer` would parse a path on every call).
+fn field<'v>(root: &'v Value, section: &str, name: &str) -> Option<&'v Value> {
+    root.get(section)?.get(name)
+}
+
 /// `fullname [CHART]`: Helm's naming rule. `Values.fullnameOverride` wins; otherwise the release
 /// name when it already contains the chart name, else `RELEASE-CHART`. With CHART, the name that
 /// chart would get in this release (for referring to a sibling subchart's objects).
 fn fullname(h: &Helper<'_>, _: &Handlebars<'_>, ctx: &Context) -> Result<Value, RenderError> {
     let root = ctx.data();
-    let release = root.pointer("/Release/Name").and_then(Value::as_str).unwrap_or_default();
+    let release = field(root, "Release", "Name").and_then(Value::as_str).unwrap_or_default();
     let (chart, override_name) = match h.param(0) {
         Some(p) => (as_text(p.value()), None),
         None => (
-            root.pointer("/Chart/Name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            root.pointer("/Values/fullnameOverride").and_then(Value::as_str).filter(|s| !s.is_empty()),
+            Cow::Borrowed(field(root, "Chart", "Name").and_then(Value::as_str).unwrap_or_default()),
+            field(root, "Values", "fullnameOverride").and_then(Value::as_str).filter(|s| !s.is_empty()),
         ),
     };
     Ok(Value::String(match override_name {
@@ -292,7 +362,7 @@ fn dict(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, Render
     let mut map = serde_json::Map::new();
     for pair in params.chunks(2) {
         if !pair[1].is_value_missing() {
-            map.insert(as_text(pair[0].value()), pair[1].value().clone());
+            map.insert(as_text(pair[0].value()).into_owned(), pair[1].value().clone());
         }
     }
     Ok(Value::Object(map))

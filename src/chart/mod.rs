@@ -7,6 +7,7 @@ mod error;
 mod helpers;
 mod load;
 mod manifest;
+mod memo;
 mod render;
 pub mod values;
 

@@ -1,10 +1,14 @@
 //! Rendering: a chart and its enabled subcharts, each with Helm's context (`Values`, `Release`,
 //! `Chart`, `Capabilities`), in strict mode, into objects in apply order.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
 use handlebars::Handlebars;
 use serde_json::{Value, json};
 
 use super::manifest::{Manifest, apply_order, parse_documents};
+use super::memo::IncludeMemo;
 use super::values::{lookup, merge, truthy};
 use super::{Chart, ChartError, helpers};
 
@@ -78,8 +82,9 @@ impl CompiledChart {
                 chart.templates.keys().map(move |file| Task { template: template_name(chart, file), context })
             })
             .collect();
+        let memo = Arc::new(IncludeMemo::new(contexts.iter().map(|(_, context)| context)));
         let mut manifests = Vec::new();
-        for rendered in self.render_tasks(&tasks) {
+        for rendered in self.render_tasks(&tasks, &memo) {
             manifests.extend(rendered?);
         }
         manifests.sort_by_key(|m| apply_order(m.kind()));
@@ -94,33 +99,38 @@ impl CompiledChart {
         parse_documents(&task.template, &rendered)
     }
 
-    /// Renders and parses the templates on up to [`RENDER_THREADS`] threads (most of the time goes
-    /// into parsing the YAML they produce); the results keep the templates' order.
-    fn render_tasks(&self, tasks: &[Task<'_>]) -> Vec<Result<Vec<Manifest>, ChartError>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(RENDER_THREADS);
-        if threads < 2 || tasks.len() < 4 {
-            return tasks.iter().map(|task| self.render_task(task)).collect();
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
+    /// Renders and parses the templates on the calling thread and, when there are enough of them,
+    /// on the helper pool too (most of the time goes into parsing the YAML they produce); the
+    /// results keep the templates' order.
+    fn render_tasks(&self, tasks: &[Task<'_>], memo: &Arc<IncludeMemo>) -> Vec<Result<Vec<Manifest>, ChartError>> {
+        let next = AtomicUsize::new(0);
         let work = || {
-            let mut done = Vec::new();
-            loop {
-                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(task) = tasks.get(index) else { break done };
-                done.push((index, self.render_task(task)));
+            memo.scope(|| {
+                let mut done = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(task) = tasks.get(index) else { break done };
+                    done.push((index, self.render_task(task)));
+                }
+            })
+        };
+        let mut results = match helper_pool().filter(|pool| tasks.len() > pool.current_num_threads()) {
+            None => work(),
+            Some(pool) => {
+                let helped = Mutex::new(Vec::new());
+                let mut results = pool.in_place_scope(|scope| {
+                    for _ in 0..pool.current_num_threads() {
+                        scope.spawn(|_| {
+                            let done = work();
+                            helped.lock().unwrap_or_else(PoisonError::into_inner).extend(done);
+                        });
+                    }
+                    work()
+                });
+                results.extend(helped.into_inner().unwrap_or_else(PoisonError::into_inner));
+                results
             }
         };
-        let mut results: Vec<(usize, Result<Vec<Manifest>, ChartError>)> = std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-            let mut all = work();
-            for helper in helpers {
-                // A panicking render would already have failed the whole render; keep what finished.
-                if let Ok(done) = helper.join() {
-                    all.extend(done);
-                }
-            }
-            all
-        });
         results.sort_by_key(|(index, _)| *index);
         results.into_iter().map(|(_, result)| result).collect()
     }
@@ -128,6 +138,23 @@ impl CompiledChart {
 
 /// Threads one render may use: the render of one chart is short, more threads cost more than they save.
 const RENDER_THREADS: usize = 2;
+
+/// The threads that help the calling one render: [`RENDER_THREADS`] less one, fewer on a smaller
+/// machine, none on one core or when threads cannot be started. Kept for the life of the process:
+/// starting threads for every render would cost as much as they save.
+fn helper_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let helpers = cores.min(RENDER_THREADS).saturating_sub(1);
+        (helpers > 0)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new().num_threads(helpers).thread_name(|i| format!("render-{i}")).build().ok()
+            })
+            .flatten()
+    })
+    .as_ref()
+}
 
 /// The context of the chart and of every enabled subchart (Helm's `Values`, `Release`, `Chart`,
 /// `Capabilities`), built once per render: `render` would copy the values for every template.
@@ -145,12 +172,16 @@ fn collect_contexts<'c>(
     };
     let subcharts: Vec<(&Chart, Value)> =
         chart.subcharts.iter().filter(|sub| enabled(sub)).map(|sub| (sub, subchart_values(sub, &values))).collect();
-    let context = handlebars::Context::from(json!({
-        "Values": values,
-        "Release": { "Name": release.name, "Namespace": release.namespace, "Service": "eventing-manager" },
-        "Chart": { "Name": chart.name, "Version": chart.version },
-        "Capabilities": capabilities,
-    }));
+    // Built by moving `values` in: `json!` would copy the whole tree.
+    let mut root = serde_json::Map::new();
+    root.insert("Values".into(), values);
+    root.insert(
+        "Release".into(),
+        json!({ "Name": release.name, "Namespace": release.namespace, "Service": "eventing-manager" }),
+    );
+    root.insert("Chart".into(), json!({ "Name": chart.name, "Version": chart.version }));
+    root.insert("Capabilities".into(), capabilities.clone());
+    let context = handlebars::Context::from(Value::Object(root));
     out.push((chart, context));
     for (sub, values) in subcharts {
         collect_contexts(sub, values, release, capabilities, out);
@@ -234,6 +265,58 @@ mod tests {
         );
         assert_eq!(manifests[1].object["data"]["own"], "override");
         assert_eq!(manifests[0].source, "top/charts/sub/templates/sa.yaml");
+    }
+
+    #[test]
+    fn included_partials_are_remembered_per_chart_context_only() {
+        // One partial included by the top chart and the subchart (different contexts), and inside
+        // `#with` blocks (contexts of their own): each include must see its own context.
+        let chart = Chart::from_files(
+            "top",
+            &files(&[
+                ("Chart.yaml", "name: top\nversion: 1.0.0\ndependencies:\n- name: sub\n"),
+                ("values.yaml", "a: {n: top-a}\nb: {n: top-b}\n"),
+                ("templates/_who.tpl", "{{#if Chart}}{{Chart.Name}}{{else}}{{n}}{{/if}}"),
+                (
+                    "templates/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: top}\ndata: {who: {{include \"top.who\" this}}, a: {{#with Values.a}}{{include \"top.who\" this}}{{/with}}, b: {{#with Values.b}}{{include \"top.who\" this}}{{/with}}}\n",
+                ),
+                ("charts/sub/Chart.yaml", "name: sub\nversion: 1.0.0\n"),
+                ("charts/sub/values.yaml", "a: {n: sub-a}\n"),
+                (
+                    "charts/sub/templates/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub}\ndata: {who: {{include \"top.who\" this}}, a: {{#with Values.a}}{{include \"top.who\" this}}{{/with}}}\n",
+                ),
+                ("charts/sub/templates/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: {{include \"top.who\" this}}}\n"),
+                ("charts/sub/templates/s1.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: {{include \"top.who\" this}}-1}\n"),
+                ("charts/sub/templates/s2.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: {{include \"top.who\" this}}-2}\n"),
+            ]),
+        )
+        .expect("chart loads");
+        let compiled = chart.compile().expect("compiles");
+        for values in [json!({}), json!({"a": {"n": "other-a"}, "sub": {"a": {"n": "other-sub-a"}}})] {
+            // Twice each: nothing may be remembered from the render before.
+            for _ in 0..2 {
+                let manifests = compiled.render(&values, &release(), &[]).expect("renders");
+                let data = |name: &str| {
+                    manifests
+                        .iter()
+                        .find(|m| m.kind() == "ConfigMap" && m.name() == name)
+                        .map(|m| m.object["data"].clone())
+                        .expect(name)
+                };
+                let top_a = values.pointer("/a/n").and_then(Value::as_str).unwrap_or("top-a");
+                let sub_a = values.pointer("/sub/a/n").and_then(Value::as_str).unwrap_or("sub-a");
+                assert_eq!(data("top"), json!({"who": "top", "a": top_a, "b": "top-b"}));
+                assert_eq!(data("sub"), json!({"who": "sub", "a": sub_a}));
+                let names: Vec<&str> = manifests.iter().map(Manifest::name).collect();
+                assert_eq!(
+                    names,
+                    ["sub", "sub-1", "sub-2", "top", "sub"],
+                    "kinds in apply order, each named by its chart"
+                );
+            }
+        }
     }
 
     #[test]
