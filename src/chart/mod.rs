@@ -8,6 +8,7 @@ mod helpers;
 mod load;
 mod manifest;
 mod memo;
+mod parallel;
 mod render;
 pub mod values;
 

@@ -1,14 +1,14 @@
 //! Rendering: a chart and its enabled subcharts, each with Helm's context (`Values`, `Release`,
 //! `Chart`, `Capabilities`), in strict mode, into objects in apply order.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::Arc;
 
 use handlebars::Handlebars;
 use serde_json::{Value, json};
 
 use super::manifest::{Manifest, apply_order, parse_documents};
 use super::memo::IncludeMemo;
+use super::parallel::map_in_order;
 use super::values::{lookup, merge, truthy};
 use super::{Chart, ChartError, helpers};
 
@@ -32,7 +32,16 @@ impl Chart {
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
         helpers::register(&mut registry);
-        register_templates(&self, &mut registry)?;
+        let mut sources = Vec::new();
+        collect_sources(&self, &mut sources);
+        // Compiling is slow (handlebars finds the line of every element from the start of the text): spread it.
+        let compiled = map_in_order(&sources, |source| {
+            handlebars::Template::compile_with_name(source.text, source.name.clone())
+                .map_err(|e| ChartError::Compile { template: source.described.clone(), message: e.to_string() })
+        });
+        for (source, template) in sources.iter().zip(compiled) {
+            registry.register_template(&source.name, template?);
+        }
         Ok(CompiledChart { chart: self, registry })
     }
 }
@@ -41,19 +50,25 @@ fn template_name(chart: &Chart, file: &str) -> String {
     format!("{}/templates/{file}", chart.path)
 }
 
-fn register_templates(chart: &Chart, registry: &mut Handlebars<'static>) -> Result<(), ChartError> {
+/// A template or partial to compile: the name it is registered (and included) under, and how
+/// errors name it.
+struct Source<'c> {
+    name: String,
+    described: String,
+    text: &'c str,
+}
+
+fn collect_sources<'c>(chart: &'c Chart, out: &mut Vec<Source<'c>>) {
     for (name, text) in &chart.partials {
-        registry.register_partial(name, text).and_then(|()| registry.register_template_string(name, text)).map_err(
-            |e| ChartError::Compile { template: format!("{} (partial {name})", chart.path), message: e.to_string() },
-        )?;
+        out.push(Source { name: name.clone(), described: format!("{} (partial {name})", chart.path), text });
     }
     for (file, text) in &chart.templates {
         let name = template_name(chart, file);
-        registry
-            .register_template_string(&name, text)
-            .map_err(|e| ChartError::Compile { template: name.clone(), message: e.to_string() })?;
+        out.push(Source { described: name.clone(), name, text });
     }
-    chart.subcharts.iter().try_for_each(|sub| register_templates(sub, registry))
+    for sub in &chart.subcharts {
+        collect_sources(sub, out);
+    }
 }
 
 /// One template to render, with the context of its chart.
@@ -84,7 +99,8 @@ impl CompiledChart {
             .collect();
         let memo = Arc::new(IncludeMemo::new(contexts.iter().map(|(_, context)| context)));
         let mut manifests = Vec::new();
-        for rendered in self.render_tasks(&tasks, &memo) {
+        // Most of the time goes into parsing the YAML the templates produce: spread it.
+        for rendered in map_in_order(&tasks, |task| memo.scope(|| self.render_task(task))) {
             manifests.extend(rendered?);
         }
         manifests.sort_by_key(|m| apply_order(m.kind()));
@@ -98,62 +114,6 @@ impl CompiledChart {
             .map_err(|e| ChartError::Render { template: task.template.clone(), message: e.to_string() })?;
         parse_documents(&task.template, &rendered)
     }
-
-    /// Renders and parses the templates on the calling thread and, when there are enough of them,
-    /// on the helper pool too (most of the time goes into parsing the YAML they produce); the
-    /// results keep the templates' order.
-    fn render_tasks(&self, tasks: &[Task<'_>], memo: &Arc<IncludeMemo>) -> Vec<Result<Vec<Manifest>, ChartError>> {
-        let next = AtomicUsize::new(0);
-        let work = || {
-            memo.scope(|| {
-                let mut done = Vec::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(task) = tasks.get(index) else { break done };
-                    done.push((index, self.render_task(task)));
-                }
-            })
-        };
-        let mut results = match helper_pool().filter(|pool| tasks.len() > pool.current_num_threads()) {
-            None => work(),
-            Some(pool) => {
-                let helped = Mutex::new(Vec::new());
-                let mut results = pool.in_place_scope(|scope| {
-                    for _ in 0..pool.current_num_threads() {
-                        scope.spawn(|_| {
-                            let done = work();
-                            helped.lock().unwrap_or_else(PoisonError::into_inner).extend(done);
-                        });
-                    }
-                    work()
-                });
-                results.extend(helped.into_inner().unwrap_or_else(PoisonError::into_inner));
-                results
-            }
-        };
-        results.sort_by_key(|(index, _)| *index);
-        results.into_iter().map(|(_, result)| result).collect()
-    }
-}
-
-/// Threads one render may use: the render of one chart is short, more threads cost more than they save.
-const RENDER_THREADS: usize = 2;
-
-/// The threads that help the calling one render: [`RENDER_THREADS`] less one, fewer on a smaller
-/// machine, none on one core or when threads cannot be started. Kept for the life of the process:
-/// starting threads for every render would cost as much as they save.
-fn helper_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let helpers = cores.min(RENDER_THREADS).saturating_sub(1);
-        (helpers > 0)
-            .then(|| {
-                rayon::ThreadPoolBuilder::new().num_threads(helpers).thread_name(|i| format!("render-{i}")).build().ok()
-            })
-            .flatten()
-    })
-    .as_ref()
 }
 
 /// The context of the chart and of every enabled subchart (Helm's `Values`, `Release`, `Chart`,
