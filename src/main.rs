@@ -111,17 +111,8 @@ struct ControlArgs {
     #[arg(long, group = "control_credentials")]
     control_nats_creds_file: Option<PathBuf>,
     /// `namespace/name` of a Secret with `user` and `password`, or `token`, or `nkey`, or `creds`.
-    #[arg(long, env = "CONTROL_NATS_SECRET", group = "control_credentials", value_parser = parse_secret_ref)]
+    #[arg(long, env = "CONTROL_NATS_SECRET", group = "control_credentials", value_parser = naming::secret_ref)]
     control_nats_secret: Option<(String, String)>,
-}
-
-fn parse_secret_ref(text: &str) -> Result<(String, String), String> {
-    let (namespace, name) = text.split_once('/').ok_or_else(|| format!("{text:?} is not namespace/name"))?;
-    naming::dns_label(namespace)?;
-    if name.is_empty() || name.contains('/') {
-        return Err(format!("{text:?} is not namespace/name"));
-    }
-    Ok((namespace.to_owned(), name.to_owned()))
 }
 
 impl ControlArgs {

@@ -14,6 +14,24 @@ fn is_dns_label(name: &str, max: usize) -> bool {
         && !name.ends_with('-')
 }
 
+/// An object name such as a Secret's: a DNS-1123 subdomain.
+pub fn is_dns_subdomain(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// `namespace/name` of a Secret (`--control-nats-secret`).
+pub fn secret_ref(text: &str) -> Result<(String, String), String> {
+    let (namespace, name) = text.split_once('/').ok_or_else(|| format!("{text:?} is not namespace/name"))?;
+    dns_label(namespace)?;
+    if name.is_empty() || name.contains('/') {
+        return Err(format!("{text:?} is not namespace/name"));
+    }
+    Ok((namespace.to_owned(), name.to_owned()))
+}
+
 /// A namespace name: a DNS-1123 label.
 pub fn dns_label(name: &str) -> Result<String, String> {
     if is_dns_label(name, 63) {

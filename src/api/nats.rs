@@ -86,6 +86,13 @@ impl Default for Cluster {
     }
 }
 
+impl Cluster {
+    /// The NATS cluster name: `name`, else the name of the CR (`cr_name`).
+    pub fn name_or(&self, cr_name: &str) -> String {
+        self.name.clone().unwrap_or_else(|| cr_name.to_owned())
+    }
+}
+
 fn default_cluster_size() -> i32 {
     3
 }

@@ -290,9 +290,9 @@ fn include(h: &Helper<'_>, r: &Handlebars<'_>, ctx: &Context) -> Result<Value, R
         }
         _ => ctx,
     };
-    let memo_key =
-        std::ptr::eq(context, ctx).then(|| (name.clone().into_owned(), std::ptr::from_ref(ctx.data()) as usize));
-    if let Some(hit) = memo_key.as_ref().and_then(IncludeMemo::get) {
+    // Only an include with the template's own context can be remembered (see IncludeMemo).
+    let remembered = std::ptr::eq(context, ctx);
+    if let Some(hit) = remembered.then(|| IncludeMemo::get(ctx, &name)).flatten() {
         return Ok(Value::String(hit));
     }
     let depth = INCLUDE_DEPTH.with(|d| d.get());
@@ -306,8 +306,8 @@ fn include(h: &Helper<'_>, r: &Handlebars<'_>, ctx: &Context) -> Result<Value, R
     INCLUDE_DEPTH.with(|d| d.set(depth));
     let mut rendered = rendered.map_err(|e| fail(format!("include {name}: {e}")))?;
     rendered.truncate(rendered.trim_end_matches('\n').len());
-    if let Some(key) = memo_key {
-        IncludeMemo::put(key, &rendered);
+    if remembered {
+        IncludeMemo::put(ctx, &name, &rendered);
     }
     Ok(Value::String(rendered))
 }

@@ -9,22 +9,28 @@ use handlebars::Context;
 
 /// What `include` rendered with one of the render's chart contexts, shared by the templates of
 /// one render (on every thread): the same partial with the same context gives the same text, and
-/// the metadata partials are included by every template. Keyed by partial and context address,
-/// which is only sound while those contexts live: [`IncludeMemo::scope`] bounds it to one render.
+/// the metadata partials are included by every template. A context is known by its address, which
+/// is only sound while those contexts live: [`IncludeMemo::scope`] bounds it to one render.
 pub struct IncludeMemo {
     roots: Vec<usize>,
-    rendered: Mutex<HashMap<(String, usize), String>>,
+    /// Partial name → rendered text, one map per entry of `roots`.
+    rendered: Vec<Mutex<HashMap<String, String>>>,
 }
 
 thread_local! {
     static MEMO: RefCell<Option<Arc<IncludeMemo>>> = const { RefCell::new(None) };
 }
 
+fn address(context: &Context) -> usize {
+    std::ptr::from_ref(context.data()) as usize
+}
+
 impl IncludeMemo {
     /// A memo for one render whose chart contexts are `roots`.
     pub fn new<'c>(roots: impl IntoIterator<Item = &'c Context>) -> Self {
-        let roots = roots.into_iter().map(|c| std::ptr::from_ref(c.data()) as usize).collect();
-        IncludeMemo { roots, rendered: Default::default() }
+        let roots: Vec<usize> = roots.into_iter().map(address).collect();
+        let rendered = roots.iter().map(|_| Mutex::default()).collect();
+        IncludeMemo { roots, rendered }
     }
 
     /// Runs `f` (rendering templates of this render) with the memo in use on this thread.
@@ -35,19 +41,21 @@ impl IncludeMemo {
         result
     }
 
-    pub(super) fn get(key: &(String, usize)) -> Option<String> {
+    /// Runs `f` with the map of `context`, when it is one of the render's chart contexts.
+    fn with_map<T>(context: &Context, f: impl FnOnce(&mut HashMap<String, String>) -> T) -> Option<T> {
         MEMO.with(|m| {
             let memo = m.borrow();
-            let memo = memo.as_ref().filter(|memo| memo.roots.contains(&key.1))?;
-            memo.rendered.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+            let memo = memo.as_ref()?;
+            let index = memo.roots.iter().position(|root| *root == address(context))?;
+            Some(f(&mut memo.rendered[index].lock().unwrap_or_else(PoisonError::into_inner)))
         })
     }
 
-    pub(super) fn put(key: (String, usize), rendered: &str) {
-        MEMO.with(|m| {
-            if let Some(memo) = m.borrow().as_ref().filter(|memo| memo.roots.contains(&key.1)) {
-                memo.rendered.lock().unwrap_or_else(PoisonError::into_inner).insert(key, rendered.to_owned());
-            }
-        })
+    pub(super) fn get(context: &Context, partial: &str) -> Option<String> {
+        Self::with_map(context, |map| map.get(partial).cloned()).flatten()
+    }
+
+    pub(super) fn put(context: &Context, partial: &str, rendered: &str) {
+        Self::with_map(context, |map| map.insert(partial.to_owned(), rendered.to_owned()));
     }
 }

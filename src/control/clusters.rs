@@ -13,7 +13,7 @@ use crate::api::nats::Nats;
 
 /// The NATS cluster name of a CR: `spec.cluster.name`, else the CR's name.
 pub fn cluster_name(nats: &Nats) -> String {
-    nats.spec.cluster.name.clone().unwrap_or_else(|| nats.name_any())
+    nats.spec.cluster.name_or(&nats.name_any())
 }
 
 fn resource(nats: &Nats) -> String {

@@ -154,19 +154,12 @@ fn routes(value: &Value, limits: &Limits) -> Result<Vec<String>, FieldError> {
     Ok(routes)
 }
 
-fn is_dns_subdomain(name: &str) -> bool {
-    (1..=253).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
 fn secret_ref(value: &Value, field: &str) -> Result<SecretKeyRef, FieldError> {
     let Value::String(text) = value else {
         return Err(FieldError::new(field, format!("must be a string, not {}", kind(value))));
     };
     let (name, key) = text.split_once('/').unwrap_or((text, DEFAULT_CREDENTIALS_KEY));
-    if !is_dns_subdomain(name) {
+    if !crate::naming::is_dns_subdomain(name) {
         return Err(FieldError::new(
             field,
             format!(

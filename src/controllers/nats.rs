@@ -41,7 +41,7 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     let mut values = json!({
         "cluster": {
             "size": spec.cluster.size,
-            "name": spec.cluster.name.clone().unwrap_or_else(|| name.to_owned()),
+            "name": spec.cluster.name_or(name),
             "routes": spec.cluster.routes,
         },
         "jetStream": {
