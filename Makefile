@@ -5,6 +5,11 @@ SHELL := /usr/bin/env bash
 
 TESTENV_DIR ?= $(CURDIR)/.testenv
 export KUBECONFIG ?= $(TESTENV_DIR)/kubeconfig
+# kubectl (its kustomize) from the test environment when it is built, else the one on PATH.
+export PATH := $(TESTENV_DIR)/bin:$(PATH)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+# The image the raw manifest runs: the release version, overridable (IMG=registry/eventing-manager:tag).
+IMG ?= eventing-manager:$(VERSION)
 
 .PHONY: help
 help: ## List the targets.
@@ -15,13 +20,20 @@ build: ## Build the manager.
 	cargo build --bins
 
 .PHONY: manifests
-manifests: ## Regenerate config/crd/bases from the Rust types.
+manifests: ## Regenerate the CRDs from the Rust types (config/crd/bases; the standalone Kyma CRD).
 	cargo run --quiet --bin eventing-manager -- crd --dir config/crd/bases
+	cargo run --quiet --bin eventing-manager -- crd --kyma-standalone --dir config/standalone/kyma-crd
+
+.PHONY: release-manifests
+release-manifests: ## Write what module-template.yaml links to: release/eventing-manager.yaml (raw manifest), release/default-eventing.yaml.
+	hack/release-manifests.sh "$(IMG)"
+
+GENERATED := config/crd/bases config/standalone/kyma-crd release
 
 .PHONY: check-manifests
-check-manifests: manifests ## Fail when the committed CRDs are stale.
-	@git diff --exit-code -- config/crd/bases || { echo "config/crd/bases is stale: run 'make manifests' and commit"; exit 1; }
-	@test -z "$$(git ls-files --others --exclude-standard config/crd/bases)" || { echo "config/crd/bases has uncommitted files: run 'make manifests' and commit"; exit 1; }
+check-manifests: manifests release-manifests ## Fail when the committed CRDs or release manifests are stale.
+	@git diff --exit-code -- $(GENERATED) || { echo "generated files are stale: run 'make manifests release-manifests' and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard $(GENERATED))" || { echo "generated files are not committed: run 'make manifests release-manifests' and commit"; exit 1; }
 
 .PHONY: lint
 lint: ## cargo fmt --check and clippy with warnings as errors.
@@ -37,7 +49,7 @@ run-dev: ## k3d: create a cluster, build and import the image, deploy, apply the
 	hack/local/run-dev.sh
 
 .PHONY: deploy
-deploy: ## Install CRDs, ModuleTemplate, RBAC and the manager (image IMG) into the current kubectl context (DRY_RUN=1 prints).
+deploy: ## Standalone install into the current kubectl context: config/standalone (image IMG), the Kyma CRD only where none exists (DRY_RUN=1 prints).
 	hack/local/deploy.sh
 
 .PHONY: stop

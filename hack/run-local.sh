@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make run-local`: the manager on the local control plane of hack/testenv (CRDs and the
-# ModuleTemplate installed), with a Kyma CR that enables eventing; shows the Kyma, Eventing and
-# NATS states until the module is Ready, then keeps running with the manager's logs until Ctrl-C,
-# and stops everything it started.
+# `make run-local`: the manager in standalone mode on the local control plane of hack/testenv, with
+# a Kyma CR that enables eventing; shows the Kyma, Eventing and NATS states until the module is
+# Ready, then keeps running with the manager's logs until Ctrl-C, and stops everything it started.
+# The Kyma CRD is lifecycle-manager's when ../shared/kyma is beside the checkout (then the module's
+# ModuleReleaseMeta and ModuleTemplate are installed too), else ours (created only where none exists).
 # UNTIL_READY=1: exit 0 once the module is Ready (non-zero with the reason after TIMEOUT seconds).
 set -euo pipefail
 
@@ -25,14 +26,27 @@ stop() {
 trap stop EXIT
 
 target/debug/eventing-manager crd | kubectl apply --server-side --field-manager eventing-manager -f - >/dev/null
+lifecycle_manager_crds="$repo/../shared/kyma/lifecycle-manager/crds"
+if ! kubectl get crd kymas.operator.kyma-project.io >/dev/null 2>&1; then
+	if [[ -d "$lifecycle_manager_crds" ]]; then
+		kubectl create -f "$lifecycle_manager_crds/operator.kyma-project.io_kymas.yaml" >/dev/null
+	else
+		kubectl create -f config/standalone/kyma-crd/operator.kyma-project.io_kymas.yaml >/dev/null
+	fi
+fi
 kubectl wait --for condition=established --timeout 60s crd/kymas.operator.kyma-project.io crd/eventings.operator.kyma-project.io crd/nats.operator.kyma-project.io >/dev/null
 kubectl create namespace kyma-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-# The ModuleTemplate, as lifecycle-manager would provide it: the manager takes the default Eventing CR from it.
-kubectl apply --server-side --field-manager eventing-manager -k config/kyma >/dev/null
-kubectl wait --for condition=established --timeout 60s crd/moduletemplates.operator.kyma-project.io >/dev/null
-kubectl apply --server-side --field-manager eventing-manager -f module-template.yaml >/dev/null
+if [[ -d "$lifecycle_manager_crds" ]]; then
+	# The module's release metadata on lifecycle-manager's CRDs: the manager resolves the channel through them.
+	kubectl create namespace kcp-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+	for plural in moduletemplates modulereleasemetas; do
+		kubectl apply --server-side --field-manager eventing-manager -f "$lifecycle_manager_crds/operator.kyma-project.io_$plural.yaml" >/dev/null
+		kubectl wait --for condition=established --timeout 60s "crd/$plural.operator.kyma-project.io" >/dev/null
+	done
+	kubectl apply --server-side --field-manager eventing-manager -f module-release-meta.yaml -f module-template.yaml >/dev/null
+fi
 
-target/debug/eventing-manager run --manager-namespace kyma-system --log-format text --metrics-addr 127.0.0.1:8080 >"$manager_log" 2>&1 &
+target/debug/eventing-manager run --kyma-mode standalone --manager-namespace kyma-system --log-format text --metrics-addr 127.0.0.1:8080 >"$manager_log" 2>&1 &
 echo $! >"$manager_pid_file"
 echo "manager running (pid $(cat "$manager_pid_file"), logs in $manager_log, metrics on http://127.0.0.1:8080/metrics)"
 kubectl apply -f config/samples/kyma-default.yaml >/dev/null

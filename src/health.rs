@@ -15,6 +15,9 @@ impl Readiness {
     pub fn set_ready(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
+    pub fn set_not_ready(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
     pub fn is_ready(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -24,7 +27,7 @@ fn respond(path: &str, readiness: &Readiness) -> (u16, &'static str, String) {
     match path.split('?').next().unwrap_or_default() {
         "/healthz" | "/livez" => (200, "text/plain", "ok\n".into()),
         "/readyz" if readiness.is_ready() => (200, "text/plain", "ok\n".into()),
-        "/readyz" => (503, "text/plain", "caches are not synced yet\n".into()),
+        "/readyz" => (503, "text/plain", "not ready: CRDs missing or caches not synced yet\n".into()),
         "/metrics" => (200, "text/plain; version=0.0.4", crate::metrics::render()),
         _ => (404, "text/plain", "not found\n".into()),
     }

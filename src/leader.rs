@@ -198,11 +198,21 @@ impl Elector {
         Ok(())
     }
 
-    /// Gives the Lease up on a clean shutdown, so that another replica takes over at once.
-    pub async fn release(&self) {
+    /// Gives the Lease up on a clean shutdown, so that another replica takes over at once; while
+    /// the module is being removed (`uninstalling`) the Lease is deleted, so that nothing is left.
+    pub async fn release(&self, uninstalling: bool) {
         let Ok(Some(mut lease)) = self.api.get_opt(&self.config.name).await else { return };
         let mut spec = lease.spec.clone().unwrap_or_default();
         if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
+            return;
+        }
+        if uninstalling {
+            crate::metrics::set_leader(false);
+            crate::metrics::api_write("delete", "Lease");
+            match self.api.delete(&self.config.name, &Default::default()).await {
+                Ok(_) => tracing::info!(lease = %self.config.name, "the module is being removed: deleted the Lease"),
+                Err(error) => tracing::warn!("deleting the Lease: {error}"),
+            }
             return;
         }
         spec.holder_identity = None;

@@ -17,12 +17,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the CustomResourceDefinitions of Kyma, Eventing and NATS as YAML.
+    /// Print the CustomResourceDefinitions this project owns (Eventing, NATS) as YAML.
     Crd {
         /// Write one file per CRD (`<group>_<plural>.yaml`) into this directory instead of stdout.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Instead: the Kyma CRD for clusters without lifecycle-manager (create it only where none exists).
+        #[arg(long)]
+        kyma_standalone: bool,
     },
+    /// Print the module's default Eventing CR (spec.data of module-template.yaml) as YAML.
+    DefaultCr,
     /// Render a chart like `helm template` (the bundled module chart when CHART_DIR is not given).
     Template(TemplateArgs),
     /// Run the controllers against the cluster in KUBECONFIG (or the in-cluster config).
@@ -48,8 +53,8 @@ struct RunArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: String,
-    /// standalone: create the Eventing CR from Kyma CRs and report into them; managed: lifecycle-manager does.
-    #[arg(long, env = "KYMA_MODE", value_enum, default_value = "standalone")]
+    /// managed: lifecycle-manager owns the Kyma CR; standalone (no lifecycle-manager): create the Eventing CR from Kyma CRs and report into them.
+    #[arg(long, env = "KYMA_MODE", value_enum, default_value = "managed")]
     kyma_mode: controllers::KymaMode,
     /// Seconds that running reconciles get to finish after SIGTERM/SIGINT.
     #[arg(long, default_value_t = 30)]
@@ -171,8 +176,17 @@ struct TemplateArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Crd { dir: None } => api::crds_yaml().map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
-        Command::Crd { dir: Some(dir) } => write_crds(&dir),
+        Command::Crd { dir, kyma_standalone } => {
+            let crds = if kyma_standalone { vec![api::kyma::standalone_crd()] } else { api::crds() };
+            match dir {
+                None => api::crds_yaml(crds).map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
+                Some(dir) => write_crds(&dir, crds),
+            }
+        }
+        Command::DefaultCr => controllers::module_template::embedded()
+            .map_err(|e| e.to_string())
+            .and_then(|module| yaml_serde::to_string(&module.data).map_err(|e| e.to_string()))
+            .map(|yaml| print!("{yaml}")),
         Command::Template(args) => template(&args).map(|yaml| print!("{yaml}")),
         Command::Run(args) => run(*args),
         Command::Version => {
@@ -198,7 +212,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {} (--metrics-addr): {e}", args.metrics_addr))?;
         let readiness = eventing_manager::health::Readiness::default();
         tokio::spawn(eventing_manager::health::serve(listener, readiness.clone()));
-        let client = eventing_manager::client::connect().await.map_err(|e| format!("cannot reach the cluster: {e}"))?;
+        let client = eventing_manager::client::connect(&args.manager_name).await.map_err(|e| format!("cannot reach the cluster: {e}"))?;
         let config = controllers::Config {
             manager_namespace: args.manager_namespace,
             resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
@@ -248,7 +262,8 @@ fn run(args: RunArgs) -> Result<(), String> {
         });
         let result = controllers::run(client.clone(), config, shutdown).await.map_err(|e| e.to_string());
         holder.abort();
-        Elector::new(client, lease).release().await;
+        let uninstalling = controllers::crds::module_uninstalling(&client).await;
+        Elector::new(client, lease).release(uninstalling).await;
         result
     })
 }
@@ -306,9 +321,12 @@ fn template(args: &TemplateArgs) -> Result<String, String> {
     chart::to_yaml_stream(&manifests).map_err(|e| e.to_string())
 }
 
-fn write_crds(dir: &std::path::Path) -> Result<(), String> {
+fn write_crds(
+    dir: &std::path::Path,
+    crds: Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>,
+) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    for crd in api::crds() {
+    for crd in crds {
         let file = dir.join(format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural));
         let yaml = yaml_serde::to_string(&crd).map_err(|e| format!("cannot serialize {}: {e}", file.display()))?;
         std::fs::write(&file, format!("---\n{yaml}")).map_err(|e| format!("cannot write {}: {e}", file.display()))?;

@@ -7,7 +7,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 /// Series that go up and down; every other series is a counter or a histogram.
-const GAUGES: &[&str] = &["eventing_manager_leader"];
+const GAUGES: &[&str] = &["eventing_manager_leader", "eventing_manager_kyma_status_refused"];
 
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -34,6 +34,13 @@ fn add(name: &str, labels: &[(&str, &str)], value: f64) {
 pub fn set_leader(leader: bool) {
     let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     registry.series.insert("eventing_manager_leader{}".into(), f64::from(u8::from(leader)));
+}
+
+/// 1 while standalone mode refuses to write Kyma status because lifecycle-manager runs (its
+/// Manifest CRD is served), else 0.
+pub fn set_kyma_status_refused(refused: bool) {
+    let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    registry.series.insert("eventing_manager_kyma_status_refused{}".into(), f64::from(u8::from(refused)));
 }
 
 pub fn reconciled(controller: &str, duration: Duration) {

@@ -77,16 +77,39 @@ fn the_default_base_runs_the_manager_locked_down() {
     }
 }
 
+fn args(docs: &[Value]) -> Vec<String> {
+    let container = &find(docs, "Deployment", "eventing-manager")["spec"]["template"]["spec"]["containers"][0];
+    container["args"].as_array().expect("args").iter().filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
+#[test]
+fn managed_is_the_default_and_standalone_an_overlay() {
+    let managed = kustomize("config/default");
+    assert!(args(&managed).windows(2).any(|w| w == ["--kyma-mode", "managed"]), "{:?}", args(&managed));
+    assert!(!managed.iter().any(|d| d["kind"] == "Namespace"), "no Namespace in the managed install");
+    assert!(!managed.iter().any(|d| d["metadata"]["name"] == "kymas.operator.kyma-project.io"), "no Kyma CRD");
+    assert!(!managed.iter().any(|d| d["rules"].to_string().contains("kyma")), "no Kyma RBAC");
+
+    let standalone = kustomize("config/standalone");
+    assert!(args(&standalone).windows(2).any(|w| w == ["--kyma-mode", "standalone"]), "{:?}", args(&standalone));
+    assert!(!standalone.iter().any(|d| d["metadata"]["name"] == "kymas.operator.kyma-project.io"), "the Kyma CRD is created separately, only where none exists");
+    find(&standalone, "Namespace", "kyma-system");
+    let role = find(&standalone, "ClusterRole", "eventing-manager-standalone");
+    assert!(role["rules"].to_string().contains("kymas/status"));
+    let binding = find(&standalone, "ClusterRoleBinding", "eventing-manager-standalone");
+    assert_eq!(binding["subjects"][0]["name"], "eventing-manager");
+}
+
 #[tokio::test]
 async fn the_api_server_accepts_the_default_base_and_the_samples() {
     let client = client_with_crds().await;
     let ns = TestNamespace::create(&client, "config").await;
     // The manager's namespace must exist for a dry run of what goes into it.
-    for object in kustomize("config/default").iter().filter(|d| d["kind"] == "Namespace") {
-        let _ = apply_manifest(&client, &manifest(object), false).await;
-    }
-    for object in kustomize("config/default") {
-        apply_manifest(&client, &manifest(&object), true).await.unwrap_or_else(|e| panic!("config/default: {e}"));
+    let _ = apply_manifest(&client, &manifest(find(&kustomize("config/standalone"), "Namespace", "kyma-system")), false).await;
+    for base in ["config/default", "config/standalone"] {
+        for object in kustomize(base) {
+            apply_manifest(&client, &manifest(&object), true).await.unwrap_or_else(|e| panic!("{base}: {e}"));
+        }
     }
     for mut object in kustomize("config/samples") {
         // The samples' own namespaces need not exist here: the schema is what is checked.

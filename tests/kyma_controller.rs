@@ -1,5 +1,6 @@
-//! The Kyma module lifecycle (standalone mode) on the real control plane: enabling `eventing` in a
-//! Kyma CR creates the default Eventing CR and reports the module's state back; removing it
+//! The Kyma module lifecycle (standalone mode) on the real control plane, with lifecycle-manager's
+//! real Kyma CRD (every status write is strictly validated against it): enabling `eventing` creates
+//! the default Eventing CR once and reports the module as lifecycle-manager does; removing it
 //! deprovisions everything and removes the module entry.
 
 mod common;
@@ -7,9 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::{setup_with_manager, wait_deleted, wait_until};
-use eventing_manager::api::State;
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
-use eventing_manager::api::kyma::Kyma;
+use eventing_manager::api::kyma::{Kyma, KymaState as State};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
@@ -32,12 +32,13 @@ fn module_state(kyma: Option<&Kyma>) -> Option<State> {
     kyma?.status.as_ref()?.modules.iter().find(|m| m.name == "eventing").map(|m| m.state)
 }
 
-fn ready_condition(kyma: &Kyma) -> (String, String) {
-    let condition = kyma
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready").cloned())
-        .expect("Ready condition");
+/// lifecycle-manager's `Modules` condition (its reason is always `Ready`): status and message.
+fn modules_condition(kyma: &Kyma) -> (String, String) {
+    let conditions = &kyma.status.as_ref().expect("status").conditions;
+    assert_eq!(conditions.len(), 1, "only lifecycle-manager's Modules condition: {conditions:?}");
+    let condition = conditions.iter().find(|c| c.type_ == "Modules").cloned().expect("Modules condition");
+    assert_eq!(condition.reason, "Ready");
+    assert_eq!(condition.observed_generation, kyma.metadata.generation);
     (condition.status, condition.message)
 }
 
@@ -57,8 +58,11 @@ async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
     assert_eq!(entry.channel.as_deref(), Some("regular"));
     assert_eq!(entry.version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
     let resource = entry.resource.as_ref().expect("resource reference");
-    assert_eq!((resource.kind.as_str(), resource.metadata.name.as_str()), ("Eventing", "eventing"));
-    assert_eq!(ready_condition(&kyma), ("True".into(), "all modules are in ready state".into()));
+    assert_eq!((resource.kind.as_deref(), resource.name()), (Some("Eventing"), Some("eventing")));
+    assert_eq!(modules_condition(&kyma), ("True".into(), "all modules are in ready state".into()));
+    assert_eq!(status.last_operation.as_ref().map(|o| o.operation.as_str()), Some("kyma is ready"));
+    assert!(status.last_operation.as_ref().and_then(|o| o.last_update_time.as_ref()).is_some());
+    assert_eq!(status.active_channel.as_deref(), Some("regular"));
     Api::<StatefulSet>::namespaced(client.clone(), &ns.name).get("eventing-nats").await.expect("NATS");
     Api::<Deployment>::namespaced(client.clone(), &ns.name).get("eventing-publisher-proxy").await.expect("publisher");
 
@@ -67,8 +71,10 @@ async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
     eventings.patch("eventing", &PatchParams::default(), &Patch::Merge(&mesh)).await.expect("switch backend");
     let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Warning), TIMEOUT).await;
     assert_eq!(kyma.status.as_ref().and_then(|s| s.state), Some(State::Warning));
-    let (status, message) = ready_condition(&kyma);
-    assert_eq!((status.as_str(), message.as_str()), ("False", "modules not ready: eventing (Warning)"));
+    let (status, message) = modules_condition(&kyma);
+    assert_eq!((status.as_str(), message.as_str()), ("False", "not all modules are in ready state"));
+    let operation = kyma.status.as_ref().and_then(|s| s.last_operation.clone()).map(|o| o.operation);
+    assert_eq!(operation.as_deref(), Some("waiting for all modules to become ready"));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let kept = eventings.get("eventing").await.expect("eventing");
     assert_eq!(kept.spec.backend.kind.canonical(), ActiveBackend::EventMesh, "the user's edit is not reverted");
@@ -94,10 +100,12 @@ async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
 async fn the_ignore_policy_creates_no_module_cr() {
     let (client, ns) = setup_with_manager("kyma-ignore").await;
     let kymas = create_kyma(&client, &ns.name, json!([{"name": "eventing", "customResourcePolicy": "Ignore"}])).await;
-    let kyma =
-        wait_until(&kymas, "default", |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some(), TIMEOUT).await;
-    assert!(kyma.status.expect("status").modules.is_empty(), "no module CR, so no entry yet");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k).is_some(), TIMEOUT).await;
+    let entry = kyma.status.expect("status").modules.into_iter().next().expect("entry");
+    // As lifecycle-manager: the module is installed (Ready), its CR is the user's to create.
+    assert_eq!(entry.state, State::Ready);
+    assert!(entry.message.as_deref().is_some_and(|m| m.contains("customResourcePolicy is Ignore")), "{entry:?}");
+    assert!(entry.resource.is_none());
     let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
     assert!(
         eventings.get_opt("eventing").await.expect("get").is_none(),
@@ -106,21 +114,23 @@ async fn the_ignore_policy_creates_no_module_cr() {
 }
 
 #[tokio::test]
-async fn deleting_the_module_cr_directly_is_reported_and_it_comes_back() {
-    let (client, ns) = setup_with_manager("kyma-recreate").await;
+async fn a_deleted_default_cr_is_not_created_again() {
+    let (client, ns) = setup_with_manager("kyma-once").await;
     let kymas = create_kyma(&client, &ns.name, json!([{"name": "eventing"}])).await;
     let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
     wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
-    let first = eventings.get("eventing").await.expect("eventing").uid();
     eventings.delete("eventing", &Default::default()).await.expect("delete Eventing");
-    // The module is still enabled: after deprovisioning, the default CR is created again.
-    let again = wait_until(
-        &eventings,
-        "eventing",
-        |e: Option<&Eventing>| e.is_some_and(|e| e.uid() != first && e.metadata.deletion_timestamp.is_none()),
-        TIMEOUT,
-    )
-    .await;
-    assert_ne!(again.uid(), first);
-    wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
+    wait_deleted(&eventings, "eventing", TIMEOUT).await;
+    // lifecycle-manager creates the default CR once: the user's deletion stands, and the entry says so.
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Warning), TIMEOUT).await;
+    let entry = kyma.status.expect("status").modules.into_iter().next().expect("entry");
+    assert!(entry.message.as_deref().is_some_and(|m| m.contains("was deleted and is not created again")), "{entry:?}");
+    // The Warning was written after the deletion was seen: the reconcile that wrote it created nothing.
+    assert!(eventings.get_opt("eventing").await.expect("get").is_none(), "the default CR is not created again");
+    // Removing and re-adding the module brings the default CR back.
+    let set_modules = |modules: Value| Patch::Merge(json!({"spec": {"modules": modules}}));
+    kymas.patch("default", &PatchParams::default(), &set_modules(json!([]))).await.expect("remove module");
+    wait_until(&kymas, "default", |k: Option<&Kyma>| k.is_some() && module_state(k).is_none(), TIMEOUT).await;
+    kymas.patch("default", &PatchParams::default(), &set_modules(json!([{"name": "eventing"}]))).await.expect("re-add");
+    wait_until(&eventings, "eventing", |e: Option<&Eventing>| e.is_some(), TIMEOUT).await;
 }

@@ -1,46 +1,49 @@
-//! A ModuleTemplate installed in the cluster wins over the embedded `module-template.yaml`: the
-//! default Eventing CR is its `spec.data`. (A binary of its own: the template is cluster-wide.)
+//! Standalone mode resolves the module as lifecycle-manager does, on lifecycle-manager's real CRDs:
+//! the ModuleReleaseMeta `eventing` maps the channel to a version, the ModuleTemplate
+//! `eventing-<version>` holds the default CR. The repository's own module-release-meta.yaml and
+//! module-template.yaml are applied (strict validation), only moved into the test's namespace.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{FIELD_MANAGER, setup_with_manager, wait_deleted, wait_until};
+use common::{setup_with_manager, wait_until};
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
-use eventing_manager::api::kyma::Kyma;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::runtime::wait::conditions;
+use eventing_manager::api::kyma::{Kyma, KymaState};
+use eventing_manager::chart::Manifest;
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-#[tokio::test]
-async fn the_cluster_module_template_provides_the_default_cr() {
-    let (client, ns) = setup_with_manager("kyma-template").await;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd: CustomResourceDefinition =
-        yaml_serde::from_str(include_str!("../config/kyma/moduletemplate-crd.yaml")).expect("fixture");
-    crds.patch(&crd.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd)).await.expect("CRD");
-    wait_until(&crds, &crd.name_any(), conditions::is_crd_established(), TIMEOUT).await;
+fn repo_yaml(path: &str) -> Value {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    yaml_serde::from_str(&std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))).expect("YAML")
+}
 
-    let resource = eventing_manager::controllers::kyma::module_template_resource();
-    let templates: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns.name, &resource);
-    let mut template = DynamicObject::new("eventing-fast", &resource);
-    template.metadata.labels =
-        Some([("operator.kyma-project.io/module-name".to_owned(), "eventing".to_owned())].into());
-    template.data = json!({"spec": {"channel": "fast", "data": {
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing",
-        "metadata": {"name": "eventing", "namespace": "kyma-system"},
-        "spec": {"backend": {"type": "NATS"}, "publisher": {"replicas": {"min": 1, "max": 3}}, "logging": {"logLevel": "Debug"}}
-    }}});
-    templates.create(&PostParams::default(), &template).await.expect("create ModuleTemplate");
+fn entry(kyma: Option<&Kyma>) -> Option<eventing_manager::api::kyma::ModuleStatus> {
+    kyma?.status.as_ref()?.modules.iter().find(|m| m.name == "eventing").cloned()
+}
+
+#[tokio::test]
+async fn the_channel_resolves_through_the_module_release_meta() {
+    let (client, ns) = setup_with_manager("kyma-template").await;
+    let version = env!("CARGO_PKG_VERSION");
+    let mut meta = repo_yaml("module-release-meta.yaml");
+    meta["metadata"]["namespace"] = json!(ns.name);
+    let mut template = repo_yaml("module-template.yaml");
+    template["metadata"]["namespace"] = json!(ns.name);
+    template["spec"]["data"]["spec"]["publisher"]["replicas"] = json!({"min": 1, "max": 3});
+    for object in [meta, template] {
+        let manifest = Manifest { source: "tests/kyma_module_template.rs".into(), object };
+        common::apply_manifest(&client, &manifest, false).await.unwrap_or_else(|e| panic!("{e}"));
+    }
 
     let kymas: Api<Kyma> = Api::namespaced(client.clone(), &ns.name);
     let kyma: Kyma = serde_json::from_value(json!({
         "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"},
-        "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}
+        "spec": {"channel": "regular", "modules": [{"name": "eventing", "channel": "fast"}]}
     }))
     .expect("Kyma");
     kymas.create(&PostParams::default(), &kyma).await.expect("create Kyma");
@@ -49,13 +52,23 @@ async fn the_cluster_module_template_provides_the_default_cr() {
     assert_eq!(
         (eventing.spec.publisher.replicas.min, eventing.spec.publisher.replicas.max),
         (1, 3),
-        "spec.data of the cluster's template"
+        "spec.data of the cluster's ModuleTemplate"
     );
     assert_eq!(eventing.spec.backend.kind.canonical(), ActiveBackend::Nats);
     assert_eq!(eventing.namespace().as_deref(), Some(ns.name.as_str()), "created next to the Kyma CR");
 
-    kymas.delete("default", &DeleteParams::default()).await.expect("delete Kyma");
-    templates.delete("eventing-fast", &DeleteParams::default()).await.expect("delete template");
-    crds.delete(&crd.name_any(), &DeleteParams::default()).await.expect("delete CRD");
-    wait_deleted(&crds, &crd.name_any(), TIMEOUT).await;
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| entry(k).is_some_and(|e| e.template.is_some()), TIMEOUT).await;
+    let module = entry(Some(&kyma)).expect("entry");
+    assert_eq!((module.channel.as_deref(), module.version.as_deref()), (Some("fast"), Some(version)));
+    let template = module.template.expect("template");
+    assert_eq!(template.name(), Some(format!("eventing-{version}").as_str()));
+    assert_eq!(template.metadata.and_then(|m| m.namespace), Some(ns.name.clone()));
+
+    // A channel the ModuleReleaseMeta does not offer: Error naming it, as lifecycle-manager reports it.
+    let rapid = json!({"spec": {"modules": [{"name": "eventing", "channel": "rapid"}]}});
+    kymas.patch("default", &PatchParams::default(), &Patch::Merge(&rapid)).await.expect("channel rapid");
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| entry(k).is_some_and(|e| e.state == KymaState::Error), TIMEOUT).await;
+    let message = entry(Some(&kyma)).and_then(|e| e.message).unwrap_or_default();
+    assert!(message.contains("channel \"rapid\" is not offered (channels: regular, fast)"), "{message}");
+    assert!(message.contains(&format!("ModuleReleaseMeta {}/eventing", ns.name)), "{message}");
 }

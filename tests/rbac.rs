@@ -50,6 +50,25 @@ async fn grant(client: &Client) {
         }),
     )
     .await;
+    // Standalone mode's extra role (config/standalone), bound the same way.
+    let standalone = repo_file("config/standalone/kyma_role.yaml");
+    let mut kyma_role: Value = standalone
+        .split("\n---\n")
+        .map(|doc| yaml_serde::from_str::<Value>(doc).expect("kyma_role.yaml"))
+        .find(|doc| doc["kind"] == "ClusterRole")
+        .expect("a ClusterRole in config/standalone/kyma_role.yaml");
+    kyma_role["metadata"]["name"] = json!("eventing-manager-standalone-rbac-test");
+    apply(client, kyma_role).await;
+    apply(
+        client,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "eventing-manager-standalone-rbac-test"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "eventing-manager-standalone-rbac-test"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}]
+        }),
+    )
+    .await;
     let mut lease_role: Value =
         yaml_serde::from_str(&repo_file("config/rbac/leader_election_role.yaml")).expect("leader_election_role.yaml");
     lease_role["metadata"]["namespace"] = json!(MANAGER_NAMESPACE);
@@ -97,7 +116,7 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
     let kubeconfig = manager_kubeconfig();
     let manager = ManagerProcess::start(
         "rbac",
-        &["--leader-elect"],
+        &["--leader-elect", "--kyma-mode", "standalone"],
         &[("KUBECONFIG", kubeconfig.to_str().expect("path")), ("LOG_LEVEL", "info")],
     );
 
@@ -107,7 +126,7 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
         "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}});
     kymas.create(&PostParams::default(), &create(kyma)).await.expect("Kyma");
     let module_ready = |k: Option<&Kyma>| {
-        k.and_then(|k| k.status.as_ref()).is_some_and(|s| s.modules.iter().any(|m| m.state == State::Ready))
+        k.and_then(|k| k.status.as_ref()).is_some_and(|s| s.modules.iter().any(|m| m.state == eventing_manager::api::kyma::KymaState::Ready))
     };
     wait_until(&kymas, "default", module_ready, TIMEOUT).await;
 

@@ -17,6 +17,8 @@ use super::status::{State, conditions_schema};
     kind = "Eventing",
     plural = "eventings",
     namespaced,
+    category = "kyma-modules",
+    category = "kyma-eventing",
     status = "EventingStatus",
     shortname = "ev",
     printcolumn = r#"{"name":"Backend","type":"string","jsonPath":".status.activeBackend"}"#,

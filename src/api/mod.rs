@@ -16,15 +16,16 @@ pub use status::State;
 /// The API group shared by all three kinds.
 pub const GROUP: &str = "operator.kyma-project.io";
 
-/// Every CRD this manager needs, in a stable order.
+/// The CRDs this project owns (what the module's raw manifest installs), in a stable order.
+/// Kyma's CRD is lifecycle-manager's; see [`kyma::standalone_crd`].
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![Kyma::crd(), Eventing::crd(), Nats::crd()]
+    vec![Eventing::crd(), Nats::crd()]
 }
 
-/// All CRDs as one multi-document YAML stream (what `eventing-manager crd` prints).
-pub fn crds_yaml() -> Result<String, yaml_serde::Error> {
+/// CRDs as one multi-document YAML stream (what `eventing-manager crd` prints).
+pub fn crds_yaml(crds: Vec<CustomResourceDefinition>) -> Result<String, yaml_serde::Error> {
     let mut out = String::new();
-    for crd in crds() {
+    for crd in crds {
         out.push_str("---\n");
         out.push_str(&yaml_serde::to_string(&crd)?);
     }
@@ -36,8 +37,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_crd_has_status_printer_columns_and_short_names() {
-        for crd in crds() {
+    fn every_crd_has_status_printer_columns_short_names_and_kyma_categories() {
+        for (crd, category) in crds().into_iter().zip(["kyma-eventing", "kyma-nats"]) {
             let name = &crd.spec.names.kind;
             assert_eq!(crd.spec.group, GROUP);
             assert!(crd.spec.names.short_names.as_ref().is_some_and(|s| !s.is_empty()), "{name} has short names");
@@ -45,13 +46,17 @@ mod tests {
             assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{name} has /status");
             let columns = version.additional_printer_columns.as_ref().map(Vec::len).unwrap_or(0);
             assert!(columns >= 2, "{name} has printer columns");
+            let categories = crd.spec.names.categories.clone().unwrap_or_default();
+            assert_eq!(categories, ["kyma-modules", category], "{name}: upstream's categories");
         }
     }
 
     #[test]
     fn committed_crds_match_the_rust_types() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/crd/bases");
-        for crd in crds() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let owned = crds().into_iter().map(|crd| (root.join("config/crd/bases"), crd));
+        let standalone = std::iter::once((root.join("config/standalone/kyma-crd"), kyma::standalone_crd()));
+        for (dir, crd) in owned.chain(standalone) {
             let file = dir.join(format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural));
             let committed = std::fs::read_to_string(&file).unwrap_or_default();
             let generated = format!("---\n{}", yaml_serde::to_string(&crd).expect("CRD serializes"));

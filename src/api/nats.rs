@@ -18,6 +18,8 @@ use super::status::{State, conditions_schema};
     plural = "nats",
     singular = "nats",
     namespaced,
+    category = "kyma-modules",
+    category = "kyma-nats",
     status = "NatsStatus",
     shortname = "nt",
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".status.state"}"#,

@@ -34,9 +34,9 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum KymaMode {
     /// No lifecycle-manager: create module CRs from Kyma CRs and report into them.
-    #[default]
     Standalone,
     /// lifecycle-manager owns the Kyma CR: leave it alone, only publish the module CR's status.
+    #[default]
     Managed,
 }
 
@@ -57,6 +57,12 @@ impl Default for Config {
 /// APIs the charts test with `hasApiVersion`, and the CRD that serves each.
 pub const OPTIONAL_APIS: &[(&str, &str)] = &[("networking.istio.io/v1", "destinationrules.networking.istio.io")];
 
+/// The caches of the CRs themselves, for decisions that look beyond one CR (the module's removal).
+pub struct CrStores {
+    pub nats: Store<crate::api::Nats>,
+    pub eventings: Store<crate::api::Eventing>,
+}
+
 pub struct Context {
     pub client: Client,
     pub applier: Applier,
@@ -68,6 +74,7 @@ pub struct Context {
     pub module_kinds: Vec<(String, String)>,
     /// The CRDs of [`OPTIONAL_APIS`], watched so that installing Istio renders DestinationRules.
     pub optional_crds: Store<CustomResourceDefinition>,
+    pub crs: CrStores,
     pub(super) master_key: tokio::sync::OnceCell<Vec<u8>>,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -78,6 +85,7 @@ impl Context {
         applier: Applier,
         config: Config,
         optional_crds: Store<CustomResourceDefinition>,
+        crs: CrStores,
     ) -> Result<Self, ChartError> {
         let module = chart::bundled()?;
         let nats = module
@@ -98,6 +106,7 @@ impl Context {
             module_chart: module.compile()?,
             module_kinds,
             optional_crds,
+            crs,
             master_key: tokio::sync::OnceCell::new(),
             failures: Mutex::default(),
         })

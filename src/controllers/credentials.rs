@@ -8,15 +8,34 @@ use base64::Engine;
 use hmac::{KeyInit, Mac};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
 use super::{Context, ReconcileError};
+use crate::api::Nats;
 use crate::apply::Owner;
 
 pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
 
-async fn master_key(client: &Client, namespace: &str) -> Result<Vec<u8>, ReconcileError> {
+/// The NATS CRD as the key's owner: the passwords it derives are those of NATS clusters, and when
+/// the module is removed (its CRDs deleted) the key goes with it by garbage collection.
+async fn owned_by_nats_crd(client: &Client) -> Option<Vec<OwnerReference>> {
+    use kube::Resource;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = format!("{}.{}", Nats::plural(&()), Nats::group(&()));
+    let crd = crds.get_opt(&name).await.ok().flatten()?;
+    Some(vec![OwnerReference {
+        api_version: "apiextensions.k8s.io/v1".into(),
+        kind: "CustomResourceDefinition".into(),
+        name,
+        uid: crd.metadata.uid?,
+        ..OwnerReference::default()
+    }])
+}
+
+async fn master_key(client: &Client, namespace: &str, manager_name: &str) -> Result<Vec<u8>, ReconcileError> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let object = || format!("Secret {namespace}/{MASTER_KEY_SECRET}");
     let read = |secret: Secret| secret.data.and_then(|d| d.get("key").map(|k| k.0.clone())).filter(|k| k.len() >= 32);
@@ -32,7 +51,15 @@ async fn master_key(client: &Client, namespace: &str) -> Result<Vec<u8>, Reconci
     getrandom::fill(&mut key)
         .map_err(|e| ReconcileError::Invalid(format!("the operating system's random generator failed: {e}")))?;
     let secret = Secret {
-        metadata: ObjectMeta { name: Some(MASTER_KEY_SECRET.into()), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some(MASTER_KEY_SECRET.into()),
+            labels: Some(BTreeMap::from([
+                ("app.kubernetes.io/managed-by".to_owned(), manager_name.to_owned()),
+                ("kyma-project.io/module".to_owned(), "eventing".to_owned()),
+            ])),
+            owner_references: owned_by_nats_crd(client).await,
+            ..ObjectMeta::default()
+        },
         data: Some(BTreeMap::from([("key".to_owned(), ByteString(key.clone()))])),
         ..Secret::default()
     };
@@ -74,7 +101,7 @@ pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose
     {
         return Ok(());
     }
-    let master = ctx.master_key.get_or_try_init(|| master_key(&ctx.client, &ctx.config.manager_namespace)).await?;
+    let master = ctx.master_key.get_or_try_init(|| master_key(&ctx.client, &ctx.config.manager_namespace, &ctx.config.manager_name)).await?;
     let password = derive(master, &owner.uid, purpose);
     let mut labels = owner.labels();
     labels.insert("app.kubernetes.io/component".into(), "credentials".into());

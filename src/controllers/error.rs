@@ -17,6 +17,9 @@ pub enum ReconcileError {
     Kube { step: &'static str, object: String, source: kube::Error },
     #[error("writing the status of {object}: {source}")]
     Status { object: String, source: kube::Error },
+    /// The module's removal waits for CRs it did not create (lifecycle-manager's blocking deletion).
+    #[error("{0}")]
+    RemovalBlocked(String),
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<ReconcileError>>),
 }
@@ -31,6 +34,7 @@ impl ReconcileError {
             ReconcileError::Apply(_) => "ApplyFailed",
             ReconcileError::Kube { .. } => "ApiError",
             ReconcileError::Status { .. } => "StatusFailed",
+            ReconcileError::RemovalBlocked(_) => "DeletionBlocked",
             ReconcileError::Finalizer(_) => "FinalizerFailed",
         }
     }

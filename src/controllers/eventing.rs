@@ -4,7 +4,7 @@
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::Api;
+use kube::{Api, ResourceExt};
 use kube::runtime::reflector::ObjectRef;
 use serde_json::{Value, json};
 
@@ -222,6 +222,22 @@ impl Module for Eventing {
         Ok(())
     }
 
+    fn removal_blocked(&self, ctx: &Context) -> Option<String> {
+        if ctx.config.kyma_mode != super::KymaMode::Managed {
+            return None;
+        }
+        let eventings = ctx.crs.eventings.state();
+        let nats: Vec<String> = ctx
+            .crs
+            .nats
+            .state()
+            .iter()
+            .filter(|n| n.labels().get(crate::apply::MANAGED_BY_LABEL) != Some(&ctx.config.manager_name))
+            .map(|n| format!("{}/{}", n.namespace().unwrap_or_default(), n.name_any()))
+            .collect();
+        removal_blockers(eventings.iter().all(|e| e.metadata.deletion_timestamp.is_some()), &nats)
+    }
+
     fn current_conditions(&self) -> Vec<Condition> {
         self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
     }
@@ -245,6 +261,21 @@ fn backend_label(spec: &EventingSpec) -> &'static str {
         ActiveBackend::Nats => "NATS",
         ActiveBackend::EventMesh => "EventMesh",
     }
+}
+
+/// Why the module's removal must wait (managed mode): when every Eventing CR is being deleted the
+/// module is being removed, and lifecycle-manager deletes the NATS CRD next; NATS CRs the module did
+/// not create would go with it, or hang it once no manager runs. The message names at most five.
+pub fn removal_blockers(module_removed: bool, nats: &[String]) -> Option<String> {
+    if !module_removed || nats.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = nats.iter().take(5).map(String::as_str).collect();
+    let more = if nats.len() > shown.len() { format!(" and {} more", nats.len() - shown.len()) } else { String::new() };
+    Some(format!(
+        "the eventing module is deprovisioned, but its removal waits for the NATS CRs {}{more}: removing the module would delete the NATS CRD and with it these clusters; delete them to finish, or keep the module",
+        shown.join(", ")
+    ))
 }
 
 /// Eventing CRs in `namespace` whose EventMesh Secret is `namespace/name` (for the Secret watch).
@@ -298,6 +329,16 @@ mod tests {
             (Some("Debug"), Some("acme"))
         );
         assert_eq!(values["global"], json!({"labels": {"team": "a"}, "annotations": {"note": "b"}}));
+    }
+
+    #[test]
+    fn removal_waits_for_nats_crs_only_when_the_module_goes() {
+        let nats: Vec<String> = (1..=7).map(|i| format!("ns/nats-{i}")).collect();
+        assert_eq!(removal_blockers(false, &nats), None, "another Eventing CR stays: the module stays");
+        assert_eq!(removal_blockers(true, &[]), None);
+        let message = removal_blockers(true, &nats).expect("blocked");
+        assert!(message.contains("ns/nats-1, ns/nats-2, ns/nats-3, ns/nats-4, ns/nats-5 and 2 more"), "{message}");
+        assert!(!message.contains("nats-6"), "{message}");
     }
 
     #[test]

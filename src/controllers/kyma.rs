@@ -1,190 +1,159 @@
-//! The Kyma controller (standalone mode, when no lifecycle-manager runs): creates the default
-//! Eventing CR when a Kyma CR enables `eventing`, deletes it when the module is removed, and reports
-//! the module's state in the Kyma CR's `status.modules[]` and its `Ready` condition. It renders
-//! nothing itself.
+//! The Kyma controller (standalone mode, when no lifecycle-manager runs) does lifecycle-manager's
+//! part for the eventing module, within lifecycle-manager's Kyma schema: it creates the default
+//! Eventing CR once when a Kyma CR enables `eventing`, deletes the module's Eventing CRs when the
+//! module is removed, and reports `status.modules[]`, `status.state`, the `Modules` condition,
+//! `lastOperation` and `activeChannel` as lifecycle-manager does. It renders nothing itself.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::Instrument;
 
-use super::conditions::{self, Decided};
+use super::module_template::{self, MODULE, Resolved, ResolveError};
 use super::{Context, ReconcileError};
-use crate::api::State;
 use crate::api::eventing::Eventing;
-use crate::api::kyma::{CustomResourcePolicy, Kyma, KymaStatus, ModuleResource, ModuleResourceMetadata, ModuleStatus};
+use crate::api::kyma::{CustomResourcePolicy, Kyma, KymaState, KymaStatus, LastOperation, ModuleStatus, TrackingObject};
 
-pub const MODULE: &str = "eventing";
 /// Marks the Eventing CR a Kyma CR made, with the Kyma CR's name.
 pub const KYMA_LABEL: &str = "operator.kyma-project.io/kyma-name";
-const EMBEDDED_TEMPLATE: &str = include_str!("../../module-template.yaml");
+/// lifecycle-manager's condition type, reason and messages for the modules of a Kyma CR.
+const MODULES_CONDITION: &str = "Modules";
+const CONDITION_REASON: &str = "Ready";
+const ALL_READY: &str = "all modules are in ready state";
+const NOT_ALL_READY: &str = "not all modules are in ready state";
 
-/// lifecycle-manager's ModuleTemplate (`operator.kyma-project.io/v1beta2`), which this crate has no type for.
-pub fn module_template_resource() -> ApiResource {
-    ApiResource {
-        group: "operator.kyma-project.io".into(),
-        version: "v1beta2".into(),
-        api_version: "operator.kyma-project.io/v1beta2".into(),
-        kind: "ModuleTemplate".into(),
-        plural: "moduletemplates".into(),
-    }
-}
-
-/// The default Eventing CR: `spec.data` of the cluster's ModuleTemplate for `eventing`, else of the
-/// embedded `module-template.yaml`.
-pub async fn default_module_cr(ctx: &Context) -> Result<Value, ReconcileError> {
-    let templates: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &module_template_resource());
-    let selector = format!("operator.kyma-project.io/module-name={MODULE}");
-    match templates.list(&ListParams::default().labels(&selector)).await {
-        Ok(list) => {
-            if let Some(data) = list.items.iter().find_map(|t| t.data.pointer("/spec/data").cloned()) {
-                return Ok(data);
-            }
-        }
-        // No ModuleTemplate CRD in this cluster: the embedded template it is.
-        Err(kube::Error::Api(status)) if status.code == 404 => {}
-        Err(source) => {
-            return Err(ReconcileError::Kube { step: "reading the ModuleTemplate", object: MODULE.into(), source });
-        }
-    }
-    embedded_module_cr()
-}
-
-pub fn embedded_module_cr() -> Result<Value, ReconcileError> {
-    let template: Value = yaml_serde::from_str(EMBEDDED_TEMPLATE)
-        .map_err(|e| ReconcileError::Invalid(format!("module-template.yaml: {e}")))?;
-    template
-        .pointer("/spec/data")
-        .cloned()
-        .ok_or_else(|| ReconcileError::Invalid("module-template.yaml has no spec.data".into()))
-}
-
-/// The summary state of all modules: the most urgent one wins.
-pub fn summarize(states: &[State]) -> State {
-    let rank = |s: &State| match s {
-        State::Error => 4,
-        State::Warning => 3,
-        State::Deleting => 2,
-        State::Processing => 1,
-        State::Ready => 0,
+/// The summary state of all modules: the most urgent one wins (no modules: Ready).
+pub fn summarize(states: &[KymaState]) -> KymaState {
+    let rank = |s: &KymaState| match s {
+        KymaState::Error => 5,
+        KymaState::Warning => 4,
+        KymaState::Deleting => 3,
+        KymaState::Processing | KymaState::Unset => 2,
+        KymaState::Unmanaged => 1,
+        KymaState::Ready => 0,
     };
-    states.iter().copied().max_by_key(rank).unwrap_or(State::Ready)
+    states.iter().copied().max_by_key(rank).unwrap_or(KymaState::Ready)
 }
 
-fn ready_condition(modules: &[ModuleStatus]) -> Decided {
-    let waiting: Vec<String> =
-        modules.iter().filter(|m| m.state != State::Ready).map(|m| format!("{} ({})", m.name, m.state)).collect();
-    if waiting.is_empty() {
-        Decided::new("Ready", true, "Ready", "all modules are in ready state")
+fn eventing_tracking(eventing: &Eventing) -> TrackingObject {
+    TrackingObject::new(&Eventing::api_version(&()), &Eventing::kind(&()), &eventing.name_any(), eventing.namespace())
+}
+
+/// The entry for a module CR that exists.
+fn entry_for(eventing: &Eventing, channel: &str, resolved: &Resolved) -> ModuleStatus {
+    let state = if eventing.metadata.deletion_timestamp.is_some() {
+        KymaState::Deleting
     } else {
-        Decided::new("Ready", false, "Processing", format!("modules not ready: {}", waiting.join(", ")))
+        eventing.status.as_ref().and_then(|s| s.state).map(KymaState::from).unwrap_or(KymaState::Processing)
+    };
+    let message = if state == KymaState::Ready {
+        Some("module is ready".to_owned())
+    } else {
+        eventing.status.as_ref().and_then(|s| {
+            s.conditions.iter().find(|c| c.status != "True" && c.type_ != "Deleted").map(|c| c.message.clone())
+        })
+    };
+    ModuleStatus {
+        resource: Some(eventing_tracking(eventing)),
+        ..entry(state, message, channel, resolved)
     }
 }
 
-fn module_entry(kyma: &Kyma, eventing: &Eventing, state: State) -> ModuleStatus {
-    let module = kyma.spec.modules.iter().find(|m| m.name == MODULE);
-    let message = eventing.status.as_ref().and_then(|s| {
-        s.conditions.iter().find(|c| c.status != "True" && c.type_ != "Deleted").map(|c| c.message.clone())
-    });
+fn entry(state: KymaState, message: Option<String>, channel: &str, resolved: &Resolved) -> ModuleStatus {
     ModuleStatus {
         name: MODULE.into(),
         state,
-        resource: Some(ModuleResource {
-            api_version: Eventing::api_version(&()).into_owned(),
-            kind: Eventing::kind(&()).into_owned(),
-            metadata: ModuleResourceMetadata { name: eventing.name_any(), namespace: eventing.namespace() },
-        }),
-        channel: module.and_then(|m| m.channel.clone()).or_else(|| Some(kyma.spec.channel.clone())),
-        version: Some(env!("CARGO_PKG_VERSION").into()),
-        message: if state == State::Ready { Some("module is ready".into()) } else { message },
+        message,
+        channel: Some(channel.to_owned()),
+        version: Some(resolved.version.clone()),
+        resource: None,
+        template: resolved.template.clone(),
+        manifest: None,
+        fqdn: None,
+        maintenance: None,
+        ocm_component_name: None,
     }
 }
 
-pub async fn reconcile(
-    kyma: Arc<Kyma>,
-    ctx: Arc<Context>,
-    eventings: Store<Eventing>,
-) -> Result<Action, ReconcileError> {
+pub async fn reconcile(kyma: Arc<Kyma>, ctx: Arc<Context>, eventings: Store<Eventing>) -> Result<Action, ReconcileError> {
     let span = tracing::info_span!("reconcile", controller = "kyma", reconcileID = %uuid::Uuid::new_v4(), namespace = %kyma.namespace().unwrap_or_default(), name = %kyma.name_any());
     async move {
         let started = std::time::Instant::now();
         let result = reconcile_inner(&kyma, &ctx, &eventings).await;
         crate::metrics::reconciled("kyma", started.elapsed());
+        if result.is_ok() {
+            ctx.reset_backoff(&key(&kyma));
+        }
         result
     }
     .instrument(span)
     .await
 }
 
+fn key(kyma: &Kyma) -> String {
+    format!("kyma/{}/{}", kyma.namespace().unwrap_or_default(), kyma.name_any())
+}
+
 async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>) -> Result<Action, ReconcileError> {
     let namespace = kyma.namespace().unwrap_or_default();
-    let module = kyma.spec.modules.iter().find(|m| m.name == MODULE);
-    let ours: Vec<Arc<Eventing>> = eventings
-        .state()
-        .into_iter()
-        .filter(|e| {
-            e.namespace().as_deref() == Some(namespace.as_str()) && e.labels().get(KYMA_LABEL) == Some(&kyma.name_any())
-        })
-        .collect();
+    let in_namespace: Vec<Arc<Eventing>> =
+        eventings.state().into_iter().filter(|e| e.namespace().as_deref() == Some(namespace.as_str())).collect();
+    let previous = kyma.status.as_ref().and_then(|s| s.modules.iter().find(|m| m.name == MODULE).cloned());
     let api: Api<Eventing> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut modules = Vec::new();
-    match module {
+    match kyma.spec.modules.iter().find(|m| m.name == MODULE) {
         Some(module) => {
-            let mut current = ours.first().cloned();
-            if current.is_none() && module.custom_resource_policy == CustomResourcePolicy::CreateAndDelete {
-                let mut cr = default_module_cr(ctx).await?;
-                // The module CR lives next to the Kyma CR, labelled with it, owned by it.
-                cr["metadata"]["namespace"] = json!(namespace);
-                cr["metadata"]["labels"][KYMA_LABEL] = json!(kyma.name_any());
-                cr["metadata"]["ownerReferences"] = json!([{
-                    "apiVersion": Kyma::api_version(&()), "kind": Kyma::kind(&()), "name": kyma.name_any(),
-                    "uid": kyma.uid().unwrap_or_default(), "blockOwnerDeletion": true
-                }]);
-                let eventing: Eventing = serde_json::from_value(cr)
-                    .map_err(|e| ReconcileError::Invalid(format!("the default Eventing CR is not valid: {e}")))?;
-                crate::metrics::api_write("create", "Eventing");
-                match api.create(&PostParams::default(), &eventing).await {
-                    Ok(created) => {
-                        tracing::info!(eventing = %created.name_any(), "created the default Eventing CR");
-                        current = Some(Arc::new(created));
-                    }
-                    // The namespace (and the Kyma CR in it) is being deleted: nothing to create.
-                    Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => {
-                        tracing::info!("the namespace is being deleted: not creating the default Eventing CR");
-                    }
-                    Err(kube::Error::Api(status)) if status.code == 409 => {
-                        current = api.get_opt(&eventing.name_any()).await.ok().flatten().map(Arc::new);
-                    }
-                    Err(source) => {
-                        return Err(ReconcileError::Kube {
-                            step: "creating the default Eventing CR",
-                            object: eventing.name_any(),
-                            source,
-                        });
-                    }
+            let channel = module.channel.clone().unwrap_or_else(|| kyma.spec.channel.clone());
+            let resolved = match module_template::resolve(&ctx.client, &namespace, &channel).await {
+                Ok(resolved) => resolved,
+                Err(ResolveError::Unresolvable(message)) => {
+                    let fallback = module_template::embedded().map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+                    modules.push(entry(KymaState::Error, Some(message), &channel, &Resolved { template: None, ..fallback }));
+                    publish(kyma, ctx, modules).await?;
+                    return Ok(Action::requeue(Duration::from_secs(30)));
                 }
+                Err(other) => return Err(ReconcileError::Invalid(other.to_string())),
+            };
+            let ours = in_namespace.iter().find(|e| e.labels().get(KYMA_LABEL) == Some(&kyma.name_any())).cloned();
+            // lifecycle-manager creates the default CR once: a user who deletes it is not overruled.
+            let created_before = previous.as_ref().is_some_and(|m| m.resource.is_some());
+            let mut current = ours;
+            if current.is_none() && !created_before && module.custom_resource_policy == CustomResourcePolicy::CreateAndDelete {
+                current = create_default_cr(kyma, &api, &resolved).await?;
             }
             if module.custom_resource_policy == CustomResourcePolicy::Ignore && current.is_none() {
-                current = eventings.state().into_iter().find(|e| e.namespace().as_deref() == Some(namespace.as_str()));
+                current = in_namespace.first().cloned();
             }
-            if let Some(eventing) = current {
-                let state = if eventing.metadata.deletion_timestamp.is_some() {
-                    State::Deleting
-                } else {
-                    eventing.status.as_ref().and_then(|s| s.state).unwrap_or(State::Processing)
-                };
-                modules.push(module_entry(kyma, &eventing, state));
-            }
+            modules.push(match (current, previous.and_then(|m| m.resource)) {
+                (Some(eventing), _) => entry_for(&eventing, &channel, &resolved),
+                (None, Some(deleted)) => ModuleStatus {
+                    message: Some(format!(
+                        "the Eventing CR {} was deleted and is not created again while the module stays enabled; create one, or remove and re-add the module",
+                        deleted.name().unwrap_or_default()
+                    )),
+                    resource: Some(deleted),
+                    ..entry(KymaState::Warning, None, &channel, &resolved)
+                },
+                // customResourcePolicy Ignore and no CR: installed, waiting for the user's CR.
+                (None, None) => entry(
+                    KymaState::Ready,
+                    Some(format!("customResourcePolicy is Ignore: no Eventing CR in {namespace} yet")),
+                    &channel,
+                    &resolved,
+                ),
+            });
         }
-        None => {
-            // The module was removed: delete what we created; the entry says Deleting until it is gone.
-            for eventing in &ours {
+        None if previous.is_some() => {
+            // The module was removed: every Eventing CR of the namespace goes; the entry says
+            // Deleting until they are gone (their finalizers deprovision), then disappears.
+            for eventing in &in_namespace {
                 if eventing.metadata.deletion_timestamp.is_none() {
                     tracing::info!(eventing = %eventing.name_any(), "module removed: deleting the Eventing CR");
                     crate::metrics::api_write("delete", "Eventing");
@@ -192,44 +161,118 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
                         Ok(_) => {}
                         Err(kube::Error::Api(status)) if status.code == 404 => continue,
                         Err(source) => {
-                            return Err(ReconcileError::Kube {
-                                step: "deleting the Eventing CR",
-                                object: eventing.name_any(),
-                                source,
-                            });
+                            return Err(ReconcileError::Kube { step: "deleting the Eventing CR", object: eventing.name_any(), source });
                         }
                     }
                 }
-                modules.push(module_entry(kyma, eventing, State::Deleting));
+            }
+            if let (Some(first), Some(previous)) = (in_namespace.first(), previous) {
+                let message = first.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Deleted")).map(|c| c.message.clone());
+                modules.push(ModuleStatus {
+                    state: if in_namespace.iter().any(|e| e.status.as_ref().and_then(|s| s.state) == Some(crate::api::State::Warning)) {
+                        KymaState::Warning
+                    } else {
+                        KymaState::Deleting
+                    },
+                    message: message.or_else(|| Some("waiting for module crs deletion".into())),
+                    resource: Some(eventing_tracking(first)),
+                    ..previous
+                });
             }
         }
+        None => {}
     }
     publish(kyma, ctx, modules).await?;
     Ok(Action::requeue(ctx.config.resync.min(Duration::from_secs(300))))
 }
 
-async fn publish(kyma: &Kyma, ctx: &Context, modules: Vec<ModuleStatus>) -> Result<(), ReconcileError> {
+/// Creates the default Eventing CR next to the Kyma CR, labelled with it and owned by it.
+async fn create_default_cr(
+    kyma: &Kyma,
+    api: &Api<Eventing>,
+    resolved: &Resolved,
+) -> Result<Option<Arc<Eventing>>, ReconcileError> {
+    let mut cr = resolved.data.clone();
+    cr["metadata"]["namespace"] = json!(kyma.namespace());
+    cr["metadata"]["labels"][KYMA_LABEL] = json!(kyma.name_any());
+    cr["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": Kyma::api_version(&()), "kind": Kyma::kind(&()), "name": kyma.name_any(),
+        "uid": kyma.uid().unwrap_or_default(), "blockOwnerDeletion": true
+    }]);
+    let eventing: Eventing = serde_json::from_value(cr)
+        .map_err(|e| ReconcileError::Invalid(format!("the default Eventing CR is not valid: {e}")))?;
+    crate::metrics::api_write("create", "Eventing");
+    match api.create(&PostParams::default(), &eventing).await {
+        Ok(created) => {
+            tracing::info!(eventing = %created.name_any(), "created the default Eventing CR");
+            Ok(Some(Arc::new(created)))
+        }
+        // The namespace (and the Kyma CR in it) is being deleted: nothing to create.
+        Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => {
+            tracing::info!("the namespace is being deleted: not creating the default Eventing CR");
+            Ok(None)
+        }
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            Ok(api.get_opt(&eventing.name_any()).await.ok().flatten().map(Arc::new))
+        }
+        Err(source) => Err(ReconcileError::Kube { step: "creating the default Eventing CR", object: eventing.name_any(), source }),
+    }
+}
+
+/// The status lifecycle-manager would write for these module entries; times are kept from
+/// `current` while what they stamp is unchanged.
+pub fn desired_status(kyma: &Kyma, modules: Vec<ModuleStatus>) -> KymaStatus {
     let current = kyma.status.clone().unwrap_or_default();
     let state = summarize(&modules.iter().map(|m| m.state).collect::<Vec<_>>());
-    let conditions: Vec<Condition> =
-        conditions::merge(&current.conditions, &[ready_condition(&modules)], kyma.metadata.generation);
-    let desired = KymaStatus { state: Some(state), modules, conditions };
-    if desired == current {
+    let ready = state == KymaState::Ready;
+    let status = if ready { "True" } else { "False" };
+    let previous = current.conditions.iter().find(|c| c.type_ == MODULES_CONDITION);
+    let condition = Condition {
+        type_: MODULES_CONDITION.into(),
+        status: status.into(),
+        reason: CONDITION_REASON.into(),
+        message: if ready { ALL_READY } else { NOT_ALL_READY }.into(),
+        observed_generation: kyma.metadata.generation,
+        last_transition_time: match previous {
+            Some(p) if p.status == status => p.last_transition_time.clone(),
+            _ => Time(Timestamp::now()),
+        },
+    };
+    let operation = if ready { "kyma is ready" } else { "waiting for all modules to become ready" };
+    let last_operation = match &current.last_operation {
+        Some(last) if last.operation == operation => last.clone(),
+        _ => LastOperation { operation: operation.into(), last_update_time: Some(Time(Timestamp::now())) },
+    };
+    KymaStatus {
+        state: Some(state),
+        modules,
+        conditions: vec![condition],
+        last_operation: Some(last_operation),
+        active_channel: Some(kyma.spec.channel.clone()),
+    }
+}
+
+async fn publish(kyma: &Kyma, ctx: &Context, modules: Vec<ModuleStatus>) -> Result<(), ReconcileError> {
+    let desired = desired_status(kyma, modules);
+    if Some(&desired) == kyma.status.as_ref() {
         return Ok(());
     }
     let api: Api<Kyma> = Api::namespaced(ctx.client.clone(), &kyma.namespace().unwrap_or_default());
     crate::metrics::api_write("patch", "Kyma/status");
-    // A merge patch cannot remove list entries: replace the status as a whole.
-    let body =
-        json!({"status": {"state": desired.state, "modules": desired.modules, "conditions": desired.conditions}});
-    api.patch_status(&kyma.name_any(), &PatchParams::default(), &Patch::Merge(body))
+    // Strict: a field lifecycle-manager's schema lacks is refused, never silently dropped. A merge
+    // patch cannot remove list entries, so every field is replaced whole.
+    let body = json!({"status": {
+        "state": desired.state, "modules": desired.modules, "conditions": desired.conditions,
+        "lastOperation": desired.last_operation, "activeChannel": desired.active_channel,
+    }});
+    api.patch_status(&kyma.name_any(), &PatchParams::default().validation_strict(), &Patch::Merge(body))
         .await
         .map_err(|source| ReconcileError::Status { object: format!("Kyma {}", kyma.name_any()), source })?;
     Ok(())
 }
 
 pub fn error_policy(kyma: Arc<Kyma>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = ctx.backoff(&format!("kyma/{}/{}", kyma.namespace().unwrap_or_default(), kyma.name_any()));
+    let delay = ctx.backoff(&key(&kyma));
     crate::metrics::reconcile_failed("kyma", error.reason());
     tracing::warn!(controller = "kyma", name = %kyma.name_any(), reason = error.reason(), retry_in_seconds = delay.as_secs(), "reconcile failed: {error}");
     Action::requeue(delay)
@@ -239,19 +282,43 @@ pub fn error_policy(kyma: Arc<Kyma>, error: &ReconcileError, ctx: Arc<Context>) 
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_embedded_template_is_a_valid_default_eventing_cr() {
-        let data = embedded_module_cr().expect("spec.data");
-        let eventing: Eventing = serde_json::from_value(data).expect("an Eventing CR");
-        assert_eq!(eventing.name_any(), "eventing");
-        assert_eq!(eventing.spec.backend.kind.canonical(), crate::api::eventing::ActiveBackend::Nats);
+    fn kyma(status: Option<KymaStatus>) -> Kyma {
+        let mut kyma: Kyma = serde_json::from_value(json!({
+            "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma",
+            "metadata": {"name": "default", "namespace": "kyma-system", "generation": 4},
+            "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}
+        }))
+        .expect("Kyma");
+        kyma.status = status;
+        kyma
     }
 
     #[test]
     fn the_most_urgent_state_summarizes() {
-        assert_eq!(summarize(&[]), State::Ready);
-        assert_eq!(summarize(&[State::Ready, State::Processing]), State::Processing);
-        assert_eq!(summarize(&[State::Warning, State::Deleting, State::Ready]), State::Warning);
-        assert_eq!(summarize(&[State::Warning, State::Error]), State::Error);
+        assert_eq!(summarize(&[]), KymaState::Ready);
+        assert_eq!(summarize(&[KymaState::Ready, KymaState::Processing]), KymaState::Processing);
+        assert_eq!(summarize(&[KymaState::Warning, KymaState::Deleting, KymaState::Ready]), KymaState::Warning);
+        assert_eq!(summarize(&[KymaState::Warning, KymaState::Error]), KymaState::Error);
+    }
+
+    #[test]
+    fn the_status_has_lifecycle_managers_condition_operation_and_channel() {
+        let resolved = module_template::embedded().expect("embedded");
+        let ready = desired_status(&kyma(None), vec![entry(KymaState::Ready, None, "regular", &resolved)]);
+        let condition = &ready.conditions[0];
+        assert_eq!((condition.type_.as_str(), condition.status.as_str(), condition.reason.as_str()), ("Modules", "True", "Ready"));
+        assert_eq!(condition.message, "all modules are in ready state");
+        assert_eq!(condition.observed_generation, Some(4));
+        assert_eq!(ready.last_operation.as_ref().map(|o| o.operation.as_str()), Some("kyma is ready"));
+        assert_eq!(ready.active_channel.as_deref(), Some("regular"));
+
+        // Unchanged: the same status, times included, so nothing is written.
+        let again = desired_status(&kyma(Some(ready.clone())), ready.modules.clone());
+        assert_eq!(again, ready);
+
+        let waiting = desired_status(&kyma(Some(ready.clone())), vec![entry(KymaState::Processing, None, "regular", &resolved)]);
+        assert_eq!(waiting.state, Some(KymaState::Processing));
+        assert_eq!((waiting.conditions[0].status.as_str(), waiting.conditions[0].message.as_str()), ("False", "not all modules are in ready state"));
+        assert_eq!(waiting.last_operation.map(|o| o.operation), Some("waiting for all modules to become ready".into()));
     }
 }

@@ -3,9 +3,11 @@
 mod conditions;
 mod context;
 mod credentials;
+pub mod crds;
 mod error;
 pub mod eventing;
 pub mod kyma;
+pub mod module_template;
 pub mod nats;
 pub mod pipeline;
 mod run;

@@ -42,6 +42,9 @@ pub struct Assessment {
     pub conditions: Vec<Decided>,
 }
 
+/// How soon to look again while the module's removal is blocked (NATS CRs trigger it sooner).
+const BLOCKED_RECHECK: Duration = Duration::from_secs(15);
+
 /// How soon to look again when an object we render is still being deleted by someone else: it is
 /// re-created once gone, without relying on its deletion event.
 const TERMINATING_RECHECK: Duration = Duration::from_secs(2);
@@ -90,6 +93,10 @@ pub trait Module:
     const SUBJECT: &'static str;
     /// Deprovisioning beyond the rendered objects (volume claims per retention policy).
     fn cleanup(&self, ctx: &Context, owner: &Owner) -> impl Future<Output = Result<(), ReconcileError>> + Send;
+    /// Why the finalizer must stay after deprovisioning (CRs that block the module's removal).
+    fn removal_blocked(&self, _ctx: &Context) -> Option<String> {
+        None
+    }
     fn current_conditions(&self) -> Vec<Condition>;
     fn current_status(&self) -> Value;
     /// The complete status to publish.
@@ -118,6 +125,16 @@ fn deleting<M: Module>() -> Vec<Decided> {
         "Deprovisioning",
         format!("deleting every object of the {}", M::SUBJECT),
     ));
+    conditions
+}
+
+/// The conditions while deprovisioned but the finalizer must stay.
+fn blocked<M: Module>(message: &str) -> Vec<Decided> {
+    let mut conditions: Vec<Decided> = M::READINESS_CONDITIONS
+        .iter()
+        .map(|kind| Decided::new(kind, false, "Deleting", format!("the {} is deprovisioned", M::SUBJECT)))
+        .collect();
+    conditions.push(Decided::new("Deleted", false, "DeletionBlocked", message));
     conditions
 }
 
@@ -154,6 +171,11 @@ pub async fn reconcile<M: Module>(object: Arc<M>, ctx: Arc<Context>) -> Result<A
         })
         .await;
         let result = match result {
+            // Deprovisioned, the finalizer kept: waiting for the CRs named in the status.
+            Err(kube::runtime::finalizer::Error::CleanupFailed(ReconcileError::RemovalBlocked(message))) => {
+                tracing::info!(step = "cleanup", "deprovisioned; removal waits: {message}");
+                Ok(Action::requeue(BLOCKED_RECHECK))
+            }
             // The object went away while we removed our finalizer: deletion is complete.
             Err(kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(status))) if status.code == 404 => {
                 Ok(Action::await_change())
@@ -256,6 +278,10 @@ async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconci
     let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;
     crate::metrics::objects_pruned(pruned);
     object.cleanup(ctx, &owner).await?;
+    if let Some(message) = object.removal_blocked(ctx) {
+        publish(object, ctx, State::Warning, &blocked::<M>(&message)).await?;
+        return Err(ReconcileError::RemovalBlocked(message));
+    }
     tracing::info!(pruned, step = "cleanup", "deprovisioned");
     ctx.reset_backoff(&key(object));
     Ok(Action::await_change())

@@ -19,37 +19,15 @@ use serde::de::DeserializeOwned;
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
 use super::shared::SharedWatch;
-use super::{Config, Context, KymaMode, eventing, kyma, nats};
+use super::context::CrStores;
+use super::{Config, Context, KymaMode, crds, eventing, kyma, nats};
 use crate::api::{Eventing, Kyma, Nats};
 use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, owner_from_labels};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error(
-        "the CRD {0} is not installed or not established: install config/crd (`eventing-manager crd | kubectl apply -f -`)"
-    )]
-    MissingCrd(String),
-    #[error("checking the CRDs: {0}")]
-    Kube(#[from] kube::Error),
     #[error("loading the bundled chart: {0}")]
     Chart(#[from] crate::chart::ChartError),
-}
-
-async fn check_crds(client: &Client) -> Result<(), RunError> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in crate::api::crds() {
-        let name = crd.name_any();
-        let established = crds
-            .get_opt(&name)
-            .await?
-            .and_then(|c| c.status)
-            .and_then(|s| s.conditions)
-            .is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-        if !established {
-            return Err(RunError::MissingCrd(name));
-        }
-    }
-    Ok(())
 }
 
 /// The CR that an object's inventory labels name, if it is of kind `K`. Labels, not owner
@@ -117,6 +95,20 @@ fn every<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
     move |_| store.state().iter().map(|object| ObjectRef::from_obj(object.as_ref())).collect()
 }
 
+/// The CRs in `store` that are being deleted (whatever `_` is).
+fn being_deleted<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static, T>(
+    store: Store<K>,
+) -> impl Fn(Arc<T>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    move |_| {
+        store
+            .state()
+            .iter()
+            .filter(|cr| cr.meta().deletion_timestamp.is_some())
+            .map(|cr| ObjectRef::from_obj(cr.as_ref()))
+            .collect()
+    }
+}
+
 /// The CRs in `store` that refer to a Secret (`refers(cr, namespace, name)`), when it comes or goes.
 fn referring<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
     store: Store<K>,
@@ -133,13 +125,40 @@ fn referring<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
     }
 }
 
-/// Runs the controllers until `shutdown` completes, then lets running reconciles finish.
+/// Runs the controllers until `shutdown` completes, then lets running reconciles finish. Without
+/// its CRDs the manager waits for them (not ready); when one is deleted the controllers stop and
+/// wait for it to return, so that a re-installed CRD is watched again within seconds.
 pub async fn run(
     client: Client,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
-    check_crds(&client).await?;
+    let shutdown = shutdown.shared();
+    let required = crds::required(config.kyma_mode);
+    loop {
+        config.readiness.set_not_ready();
+        tokio::select! {
+            () = crds::wait_until_established(&client, &required) => {}
+            () = shutdown.clone() => return Ok(()),
+        }
+        let lost = crds::wait_until_one_is_gone(client.clone(), required.clone()).shared();
+        let stop = future::select(shutdown.clone(), lost.clone()).map(|_| ());
+        run_controllers(client.clone(), config.clone(), stop).await?;
+        if lost.clone().now_or_never().is_none() {
+            // Shut down: a CRD being deleted means the module is being removed; no manager may be
+            // left to handle our finalizers, so they go now (owned children follow by garbage collection).
+            crds::release_finalizers_if_uninstalling(&client).await;
+            return Ok(());
+        }
+        tracing::warn!("a CRD of the manager was deleted: controllers stopped until it is installed again");
+    }
+}
+
+async fn run_controllers(
+    client: Client,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), RunError> {
     let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={}", config.manager_name));
     let mut drivers = Vec::new();
     macro_rules! shared {
@@ -168,6 +187,7 @@ pub async fn run(
     // (`Api<PartialObjectMeta<_>>` watches metadata only.)
     let user_secrets = shared!(PartialObjectMeta<Secret>, watcher::Config::default());
     let eventings = shared!(Eventing, watcher::Config::default());
+    let nats_crs = shared!(Nats, watcher::Config::default());
 
     let readiness = config.readiness.clone();
     let synced = {
@@ -191,11 +211,12 @@ pub async fn run(
         Applier::new(client.clone(), children.live(), &config.manager_name),
         config,
         optional_crds.store.clone(),
+        CrStores { nats: nats_crs.store.clone(), eventings: eventings.store.clone() },
     )?);
     let shutdown = shutdown.shared();
 
-    let controller = Controller::new(Api::<Nats>::all(client.clone()), watcher::Config::default());
-    let nats_store = controller.store();
+    let nats_store = nats_crs.store.clone();
+    let controller = Controller::for_shared_stream(nats_crs.subscribe(), nats_store.clone());
     // A user's Secret that a NATS CR refers to (leaf node credentials) re-triggers that CR.
     let nats_refers = |n: &Nats, namespace: &str, name: &str| {
         n.namespace().as_deref() == Some(namespace) && nats::referenced_secrets(&n.spec).contains(name)
@@ -216,11 +237,22 @@ pub async fn run(
         .trigger(controller)
         .watches_shared_stream(optional_crds.subscribe(), every(eventing_store.clone()))
         .watches_shared_stream(user_secrets.subscribe(), referring(eventing_store.clone(), eventing::refers_to))
+        // A NATS CR that goes (or comes) may unblock (or block) the module's removal.
+        .watches_shared_stream(nats_crs.subscribe(), being_deleted(eventing_store.clone()))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx.clone())
         .for_each(log_result);
 
+    let standalone_refused = kyma_mode == KymaMode::Standalone && crds::lifecycle_manager_runs(&client).await;
+    crate::metrics::set_kyma_status_refused(standalone_refused);
+    if standalone_refused {
+        tracing::error!(
+            "standalone mode, but lifecycle-manager's Manifest CRD ({}) is served: lifecycle-manager owns the Kyma status here, so this manager does not write it; run with --kyma-mode managed",
+            crds::MANIFEST_CRD
+        );
+    }
     let kyma_controller = match kyma_mode {
+        KymaMode::Standalone if standalone_refused => future::ready(()).boxed(),
         KymaMode::Managed => future::ready(()).boxed(),
         KymaMode::Standalone => {
             // An Eventing CR re-triggers the Kyma CR named in its label.

@@ -33,15 +33,37 @@ pub async fn client() -> Client {
     }
 }
 
-/// A client with our CRDs applied and established.
+/// lifecycle-manager's real CRDs, unmodified upstream files beside the checkout (`../shared/kyma`).
+pub const LIFECYCLE_MANAGER_CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/kyma/lifecycle-manager/crds");
+
+/// One of lifecycle-manager's CRDs by plural (`kymas`, `moduletemplates`, `manifests`, ...).
+pub fn lifecycle_manager_crd(plural: &str) -> CustomResourceDefinition {
+    let path = format!("{LIFECYCLE_MANAGER_CRDS}/operator.kyma-project.io_{plural}.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (the tests need ../shared/kyma beside the checkout)"));
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Applies `crd` (server-side, forced) and waits until it is established.
+pub async fn install_crd(client: &Client, crd: &CustomResourceDefinition) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = crd.name_any();
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut crd = crd.clone();
+    crd.metadata.managed_fields = None;
+    crds.patch(&name, &params, &Patch::Apply(&crd)).await.unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
+    wait_until(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await;
+}
+
+/// A client with our CRDs and lifecycle-manager's Kyma, ModuleTemplate and ModuleReleaseMeta CRDs
+/// (the real ones; not its Manifest CRD, whose presence means lifecycle-manager runs) established.
 pub async fn client_with_crds() -> Client {
     let client = client().await;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let params = PatchParams::apply(FIELD_MANAGER).force();
     for crd in eventing_manager::api::crds() {
-        let name = crd.name_any();
-        crds.patch(&name, &params, &Patch::Apply(&crd)).await.unwrap_or_else(|e| panic!("applying CRD {name}: {e}"));
-        wait_until(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await;
+        install_crd(&client, &crd).await;
+    }
+    for plural in ["kymas", "moduletemplates", "modulereleasemetas"] {
+        install_crd(&client, &lifecycle_manager_crd(plural)).await;
     }
     client
 }
@@ -168,6 +190,7 @@ pub async fn apply_manifest(
 pub fn start_manager() {
     start_manager_with(eventing_manager::controllers::Config {
         manager_namespace: MANAGER_NAMESPACE.into(),
+        kyma_mode: eventing_manager::controllers::KymaMode::Standalone,
         ..Default::default()
     });
 }

@@ -1,0 +1,140 @@
+//! The CRDs the controllers need: waiting for them at start, noticing when one is deleted (the
+//! module is being removed or re-installed), and leaving no finalizer behind during removal.
+
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::KymaMode;
+use crate::api::{Eventing, Kyma, Nats};
+
+/// lifecycle-manager's Manifest CRD: where it is served, lifecycle-manager owns the Kyma status.
+pub const MANIFEST_CRD: &str = "manifests.operator.kyma-project.io";
+const POLL: Duration = Duration::from_secs(1);
+
+fn crd_name<K: Resource<DynamicType = ()>>() -> String {
+    format!("{}.{}", K::plural(&()), K::group(&()))
+}
+
+/// Our CRDs, plus Kyma's in standalone mode.
+pub fn required(mode: KymaMode) -> Vec<String> {
+    let mut names = vec![crd_name::<Eventing>(), crd_name::<Nats>()];
+    if mode == KymaMode::Standalone {
+        names.push(crd_name::<Kyma>());
+    }
+    names
+}
+
+fn established(crd: &CustomResourceDefinition) -> bool {
+    crd.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|conditions| conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+}
+
+async fn missing(client: &Client, names: &[String]) -> Vec<String> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for name in names {
+        match crds.get_opt(name).await {
+            Ok(Some(crd)) if established(&crd) && crd.metadata.deletion_timestamp.is_none() => {}
+            Ok(_) => missing.push(name.clone()),
+            Err(error) => missing.push(format!("{name} (cannot read it: {error})")),
+        }
+    }
+    missing
+}
+
+/// Returns once every CRD in `names` is established; says once what it waits for.
+pub async fn wait_until_established(client: &Client, names: &[String]) {
+    let mut said = false;
+    loop {
+        let missing = missing(client, names).await;
+        if missing.is_empty() {
+            if said {
+                tracing::info!("the CRDs are installed: starting the controllers");
+            }
+            return;
+        }
+        if !said {
+            tracing::warn!(
+                crds = %missing.join(", "),
+                "waiting for the CRDs to be installed and established (the module's raw manifest installs them; or `eventing-manager crd | kubectl apply -f -`); not ready until then"
+            );
+            said = true;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Completes when one of `names` no longer exists (a read that fails does not count).
+pub async fn wait_until_one_is_gone(client: Client, names: Vec<String>) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    loop {
+        tokio::time::sleep(POLL).await;
+        for name in &names {
+            if let Ok(None) = crds.get_opt(name).await {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether lifecycle-manager's Manifest CRD is served here.
+pub async fn lifecycle_manager_runs(client: &Client) -> bool {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    matches!(crds.get_opt(MANIFEST_CRD).await, Ok(Some(crd)) if established(&crd))
+}
+
+/// Whether the module is being removed: one of our CRDs is gone or being deleted.
+pub async fn module_uninstalling(client: &Client) -> bool {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in required(KymaMode::Managed) {
+        match crds.get_opt(&name).await {
+            Ok(None) => return true,
+            Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some() => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// On shutdown while a CRD of ours is being deleted: no manager will run to remove our
+/// finalizers from its CRs, so they are removed now (what the CRs own is garbage-collected).
+pub async fn release_finalizers_if_uninstalling(client: &Client) {
+    release::<Eventing>(client, super::eventing::FINALIZER).await;
+    release::<Nats>(client, super::nats::FINALIZER).await;
+}
+
+async fn release<K>(client: &Client, finalizer: &str)
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let terminating = matches!(crds.get_opt(&crd_name::<K>()).await, Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some());
+    if !terminating {
+        return;
+    }
+    let Ok(list) = Api::<K>::all(client.clone()).list(&ListParams::default()).await else { return };
+    for object in list.items {
+        let finalizers = object.finalizers().to_vec();
+        let Some(index) = finalizers.iter().position(|f| f == finalizer) else { continue };
+        let api: Api<K> = Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
+        // Test first, as kube's finalizer helper does: another writer's change is not overwritten.
+        let patch: json_patch::Patch = match serde_json::from_value(json!([
+            {"op": "test", "path": format!("/metadata/finalizers/{index}"), "value": finalizer},
+            {"op": "remove", "path": format!("/metadata/finalizers/{index}")},
+        ])) {
+            Ok(patch) => patch,
+            Err(_) => continue,
+        };
+        match api.patch(&object.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await {
+            Ok(_) => tracing::info!(kind = %K::kind(&()), namespace = %object.namespace().unwrap_or_default(), name = %object.name_any(), "its CRD is being deleted: removed our finalizer"),
+            Err(error) => tracing::warn!(kind = %K::kind(&()), name = %object.name_any(), "removing our finalizer: {error}"),
+        }
+    }
+}
