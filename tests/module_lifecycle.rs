@@ -112,15 +112,23 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     let eventings: Api<Eventing> = Api::namespaced(client.clone(), KYMA_SYSTEM);
     let _ = eventings.delete("eventing", &DeleteParams::default()).await; // left by an interrupted run
     wait_deleted(&eventings, "eventing", TIMEOUT).await;
-    eventings.create(&PostParams::default(), &serde_json::from_value(default_cr).expect("Eventing")).await.expect("default CR");
+    let as_user = PostParams { field_manager: Some("kubectl".into()), ..Default::default() };
+    eventings.create(&as_user, &serde_json::from_value(default_cr).expect("Eventing")).await.expect("default CR");
     let ready = |e: Option<&Eventing>| e.and_then(|e| e.status.as_ref()).and_then(|s| s.state) == Some(State::Ready);
     wait_until(&eventings, "eventing", ready, TIMEOUT).await;
     Api::<StatefulSet>::namespaced(client.clone(), KYMA_SYSTEM).get("eventing-nats").await.expect("the module's NATS");
     // Every write of the manager is recorded under its field manager (never `unknown`).
     let eventing = eventings.get("eventing").await.expect("eventing");
-    let managers: Vec<String> = eventing.metadata.managed_fields.iter().flatten().filter_map(|m| m.manager.clone()).collect();
-    assert!(managers.iter().all(|m| m != "unknown"), "field managers: {managers:?}");
-    assert!(managers.iter().any(|m| m == "eventing-manager"), "field managers: {managers:?}");
+    let managers: Vec<String> = eventing
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|m| format!("{}/{}{}", m.manager.clone().unwrap_or_default(), m.operation.clone().unwrap_or_default(), m.subresource.as_deref().map(|s| format!("/{s}")).unwrap_or_default()))
+        .collect();
+    assert!(managers.iter().all(|m| !m.starts_with("unknown/")), "field managers: {managers:?}");
+    assert!(managers.contains(&"eventing-manager/Update".to_owned()), "the finalizer: {managers:?}");
+    assert!(managers.contains(&"eventing-manager/Update/status".to_owned()), "the status: {managers:?}");
 
     // A user's own NATS cluster elsewhere.
     let user_ns = TestNamespace::create(&client, "user-nats").await;
@@ -155,8 +163,9 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     // the CRDs are deleted in the same second.
     user_nats.create(&PostParams::default(), &nats_cr("late")).await.expect("late NATS");
     wait_until(&user_nats, "late", |n: Option<&Nats>| n.is_some_and(|n| !n.finalizers().is_empty()), TIMEOUT).await;
-    delete_all(&client, &raw).await;
+    // The pod's SIGTERM first: the controllers stop before the CRDs' deletion reaches the CR.
     manager.terminate();
+    delete_all(&client, &raw).await;
     let started = Instant::now();
     for crd in raw.iter().filter(|d| d["kind"] == "CustomResourceDefinition") {
         wait_deleted(&crds, crd["metadata"]["name"].as_str().expect("name"), Duration::from_secs(60)).await;

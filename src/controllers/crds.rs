@@ -103,9 +103,21 @@ pub async fn module_uninstalling(client: &Client) -> bool {
     false
 }
 
-/// On shutdown while a CRD of ours is being deleted: no manager will run to remove our
-/// finalizers from its CRs, so they are removed now (what the CRs own is garbage-collected).
+/// How long a stopping manager watches for its CRDs' deletion: lifecycle-manager deletes the
+/// manager's Deployment and the CRDs in the same second, in either order.
+const UNINSTALL_WINDOW: Duration = Duration::from_secs(3);
+
+/// On shutdown while a CRD of ours is being deleted (now or within [`UNINSTALL_WINDOW`]): no manager
+/// will run to remove our finalizers from its CRs, so they are removed now (what the CRs own is
+/// garbage-collected).
 pub async fn release_finalizers_if_uninstalling(client: &Client) {
+    let deadline = tokio::time::Instant::now() + UNINSTALL_WINDOW;
+    while !module_uninstalling(client).await {
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     release::<Eventing>(client, super::eventing::FINALIZER).await;
     release::<Nats>(client, super::nats::FINALIZER).await;
 }

@@ -144,7 +144,7 @@ pub async fn run(
         let lost = crds::wait_until_one_is_gone(client.clone(), required.clone()).shared();
         let stop = future::select(shutdown.clone(), lost.clone()).map(|_| ());
         run_controllers(client.clone(), config.clone(), stop).await?;
-        if lost.clone().now_or_never().is_none() {
+        if shutdown.clone().now_or_never().is_some() {
             // Shut down: a CRD being deleted means the module is being removed; no manager may be
             // left to handle our finalizers, so they go now (owned children follow by garbage collection).
             crds::release_finalizers_if_uninstalling(&client).await;
