@@ -76,9 +76,13 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 async fn start_manager(client: &Client) -> Manager {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     // lifecycle-manager's real Kyma CRD (../shared/kyma beside the checkout) for standalone mode.
-    let kyma_crd = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/kyma/lifecycle-manager/crds/operator.kyma-project.io_kymas.yaml");
+    let kyma_crd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/kyma/lifecycle-manager/crds/operator.kyma-project.io_kymas.yaml"
+    );
     let kyma_crd: CustomResourceDefinition =
-        yaml_serde::from_str(&std::fs::read_to_string(kyma_crd).expect("../shared/kyma beside the checkout")).expect("Kyma CRD");
+        yaml_serde::from_str(&std::fs::read_to_string(kyma_crd).expect("../shared/kyma beside the checkout"))
+            .expect("Kyma CRD");
     for crd in eventing_manager::api::crds().into_iter().chain([kyma_crd]) {
         crds.patch(&crd.name_any(), &PatchParams::apply("bench").force(), &Patch::Apply(&crd))
             .await
@@ -95,7 +99,17 @@ async fn start_manager(client: &Client) -> Manager {
     let metrics_port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
     let child = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
-        .args(["run", "--kyma-mode", "standalone", "--manager-namespace", MANAGER_NAMESPACE, "--log-level", "warn", "--log-format", "text"])
+        .args([
+            "run",
+            "--kyma-mode",
+            "standalone",
+            "--manager-namespace",
+            MANAGER_NAMESPACE,
+            "--log-level",
+            "warn",
+            "--log-format",
+            "text",
+        ])
         .args(["--resync-seconds", &RESYNC_SECONDS.to_string(), "--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -263,8 +277,11 @@ async fn main() {
         let started = Instant::now();
         kymas.create(&PostParams::default(), &kyma).await.expect("create Kyma");
         let module_ready = |k: Option<&Kyma>| {
-            k.and_then(|k| k.status.as_ref())
-                .is_some_and(|s| s.modules.iter().any(|m| m.name == "eventing" && m.state == eventing_manager::api::kyma::KymaState::Ready))
+            k.and_then(|k| k.status.as_ref()).is_some_and(|s| {
+                s.modules
+                    .iter()
+                    .any(|m| m.name == "eventing" && m.state == eventing_manager::api::kyma::KymaState::Ready)
+            })
         };
         enable.push(millis_until(&kymas, "default", module_ready, started, Duration::from_secs(90)).await);
     }

@@ -17,6 +17,7 @@ if [[ "$default_image" != 1 ]]; then
 fi
 {
 	echo "# The eventing module's raw manifest (make release-manifests; do not edit)."
+	# shellcheck disable=SC2001 # a line-anchored regular expression, not a plain substitution
 	sed "s|^        image: eventing-manager:.*|        image: $img|" <<<"$raw"
 } >release/eventing-manager.yaml
 {

@@ -103,7 +103,10 @@ mod tests {
             uri(with_field_manager(request("PATCH", &format!("{path}/status?force=true")), "em")),
             format!("{path}/status?force=true&fieldManager=em")
         );
-        assert_eq!(uri(with_field_manager(request("POST", "/api/v1/namespaces/a/secrets"), "em")), "/api/v1/namespaces/a/secrets?fieldManager=em");
+        assert_eq!(
+            uri(with_field_manager(request("POST", "/api/v1/namespaces/a/secrets"), "em")),
+            "/api/v1/namespaces/a/secrets?fieldManager=em"
+        );
         let named = format!("{path}?fieldManager=other");
         assert_eq!(uri(with_field_manager(request("PATCH", &named), "em")), named, "a named field manager stays");
         assert_eq!(uri(with_field_manager(request("GET", path), "em")), path, "reads are left alone");

@@ -212,7 +212,9 @@ fn run(args: RunArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {} (--metrics-addr): {e}", args.metrics_addr))?;
         let readiness = eventing_manager::health::Readiness::default();
         tokio::spawn(eventing_manager::health::serve(listener, readiness.clone()));
-        let client = eventing_manager::client::connect(&args.manager_name).await.map_err(|e| format!("cannot reach the cluster: {e}"))?;
+        let client = eventing_manager::client::connect(&args.manager_name)
+            .await
+            .map_err(|e| format!("cannot reach the cluster: {e}"))?;
         let config = controllers::Config {
             manager_namespace: args.manager_namespace,
             resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),

@@ -88,11 +88,20 @@ fn managed_is_the_default_and_standalone_an_overlay() {
     assert!(args(&managed).windows(2).any(|w| w == ["--kyma-mode", "managed"]), "{:?}", args(&managed));
     assert!(!managed.iter().any(|d| d["kind"] == "Namespace"), "no Namespace in the managed install");
     assert!(!managed.iter().any(|d| d["metadata"]["name"] == "kymas.operator.kyma-project.io"), "no Kyma CRD");
-    assert!(!managed.iter().flat_map(|d| d["rules"].as_array().cloned().unwrap_or_default()).any(|r| r["resources"].to_string().contains("kymas")), "no Kyma RBAC");
+    assert!(
+        !managed
+            .iter()
+            .flat_map(|d| d["rules"].as_array().cloned().unwrap_or_default())
+            .any(|r| r["resources"].to_string().contains("kymas")),
+        "no Kyma RBAC"
+    );
 
     let standalone = kustomize("config/standalone");
     assert!(args(&standalone).windows(2).any(|w| w == ["--kyma-mode", "standalone"]), "{:?}", args(&standalone));
-    assert!(!standalone.iter().any(|d| d["metadata"]["name"] == "kymas.operator.kyma-project.io"), "the Kyma CRD is created separately, only where none exists");
+    assert!(
+        !standalone.iter().any(|d| d["metadata"]["name"] == "kymas.operator.kyma-project.io"),
+        "the Kyma CRD is created separately, only where none exists"
+    );
     find(&standalone, "Namespace", "kyma-system");
     let role = find(&standalone, "ClusterRole", "eventing-manager-standalone");
     assert!(role["rules"].to_string().contains("kymas/status"));
@@ -105,7 +114,9 @@ async fn the_api_server_accepts_the_default_base_and_the_samples() {
     let client = client_with_crds().await;
     let ns = TestNamespace::create(&client, "config").await;
     // The manager's namespace must exist for a dry run of what goes into it.
-    let _ = apply_manifest(&client, &manifest(find(&kustomize("config/standalone"), "Namespace", "kyma-system")), false).await;
+    let _ =
+        apply_manifest(&client, &manifest(find(&kustomize("config/standalone"), "Namespace", "kyma-system")), false)
+            .await;
     for base in ["config/default", "config/standalone"] {
         for object in kustomize(base) {
             apply_manifest(&client, &manifest(&object), true).await.unwrap_or_else(|e| panic!("{base}: {e}"));

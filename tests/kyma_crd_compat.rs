@@ -6,13 +6,20 @@
 use serde_json::Value;
 
 fn real_kyma_crd() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/kyma/lifecycle-manager/crds/operator.kyma-project.io_kymas.yaml");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e} (../shared/kyma beside the checkout)"));
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/kyma/lifecycle-manager/crds/operator.kyma-project.io_kymas.yaml"
+    );
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e} (../shared/kyma beside the checkout)"));
     yaml_serde::from_str(&text).expect("YAML")
 }
 
 fn version<'a>(crd: &'a Value, name: &str) -> &'a Value {
-    crd["spec"]["versions"].as_array().and_then(|v| v.iter().find(|v| v["name"] == name)).unwrap_or_else(|| panic!("version {name}"))
+    crd["spec"]["versions"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == name))
+        .unwrap_or_else(|| panic!("version {name}"))
 }
 
 /// Every way `ours` would refuse or change an object that `real` accepts as it is.
@@ -50,11 +57,16 @@ fn stricter(ours: &Value, real: &Value, path: &str, found: &mut Vec<String>) {
             say(format!("{key} {max} below lifecycle-manager's {}", real[key]));
         }
     }
-    if !ours["x-kubernetes-validations"].is_null() && ours["x-kubernetes-validations"] != real["x-kubernetes-validations"] {
+    if !ours["x-kubernetes-validations"].is_null()
+        && ours["x-kubernetes-validations"] != real["x-kubernetes-validations"]
+    {
         say("CEL rules lifecycle-manager's does not have".into());
     }
     let list_type = |v: &Value| v["x-kubernetes-list-type"].as_str().unwrap_or("atomic").to_owned();
-    if list_type(ours) != "atomic" && (list_type(ours) != list_type(real) || ours["x-kubernetes-list-map-keys"] != real["x-kubernetes-list-map-keys"]) {
+    if list_type(ours) != "atomic"
+        && (list_type(ours) != list_type(real)
+            || ours["x-kubernetes-list-map-keys"] != real["x-kubernetes-list-map-keys"])
+    {
         say(format!("list type {} where lifecycle-manager's is {}", list_type(ours), list_type(real)));
     }
     if ours["default"] != real["default"] {
@@ -97,7 +109,10 @@ fn our_standalone_kyma_crd_accepts_whatever_lifecycle_managers_accepts() {
     assert!(ours["subresources"]["status"].is_object(), "status subresource");
     let mut found = Vec::new();
     for part in ["spec", "status"] {
-        let (ours, real) = (&ours["schema"]["openAPIV3Schema"]["properties"][part], &real["schema"]["openAPIV3Schema"]["properties"][part]);
+        let (ours, real) = (
+            &ours["schema"]["openAPIV3Schema"]["properties"][part],
+            &real["schema"]["openAPIV3Schema"]["properties"][part],
+        );
         stricter(ours, real, part, &mut found);
     }
     assert!(found.is_empty(), "ours is stricter than lifecycle-manager's Kyma CRD:\n{}", found.join("\n"));
@@ -112,5 +127,8 @@ fn the_comparison_finds_a_stricter_schema() {
     assert_eq!(found.len(), 3, "{found:?}");
     let mut found = Vec::new();
     stricter(&serde_json::json!({"type": "object"}), &real, "spec", &mut found);
-    assert_eq!(found, ["spec.n: unknown to ours (it would be pruned)", "spec.name: unknown to ours (it would be pruned)"]);
+    assert_eq!(
+        found,
+        ["spec.n: unknown to ours (it would be pruned)", "spec.name: unknown to ours (it would be pruned)"]
+    );
 }

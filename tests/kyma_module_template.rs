@@ -57,7 +57,8 @@ async fn the_channel_resolves_through_the_module_release_meta() {
     assert_eq!(eventing.spec.backend.kind.canonical(), ActiveBackend::Nats);
     assert_eq!(eventing.namespace().as_deref(), Some(ns.name.as_str()), "created next to the Kyma CR");
 
-    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| entry(k).is_some_and(|e| e.template.is_some()), TIMEOUT).await;
+    let kyma =
+        wait_until(&kymas, "default", |k: Option<&Kyma>| entry(k).is_some_and(|e| e.template.is_some()), TIMEOUT).await;
     let module = entry(Some(&kyma)).expect("entry");
     assert_eq!((module.channel.as_deref(), module.version.as_deref()), (Some("fast"), Some(version)));
     let template = module.template.expect("template");
@@ -67,7 +68,13 @@ async fn the_channel_resolves_through_the_module_release_meta() {
     // A channel the ModuleReleaseMeta does not offer: Error naming it, as lifecycle-manager reports it.
     let rapid = json!({"spec": {"modules": [{"name": "eventing", "channel": "rapid"}]}});
     kymas.patch("default", &PatchParams::default(), &Patch::Merge(&rapid)).await.expect("channel rapid");
-    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| entry(k).is_some_and(|e| e.state == KymaState::Error), TIMEOUT).await;
+    let kyma = wait_until(
+        &kymas,
+        "default",
+        |k: Option<&Kyma>| entry(k).is_some_and(|e| e.state == KymaState::Error),
+        TIMEOUT,
+    )
+    .await;
     let message = entry(Some(&kyma)).and_then(|e| e.message).unwrap_or_default();
     assert!(message.contains("channel \"rapid\" is not offered (channels: regular, fast)"), "{message}");
     assert!(message.contains(&format!("ModuleReleaseMeta {}/eventing", ns.name)), "{message}");

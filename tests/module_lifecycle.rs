@@ -55,7 +55,11 @@ async fn delete_all(client: &Client, objects: &[Value]) {
         let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap_or_default());
         let (resource, capabilities) = discovery::pinned_kind(client, &gvk).await.expect("discovery");
         let api: Api<DynamicObject> = match capabilities.scope {
-            Scope::Namespaced => Api::namespaced_with(client.clone(), object["metadata"]["namespace"].as_str().unwrap_or(KYMA_SYSTEM), &resource),
+            Scope::Namespaced => Api::namespaced_with(
+                client.clone(),
+                object["metadata"]["namespace"].as_str().unwrap_or(KYMA_SYSTEM),
+                &resource,
+            ),
             Scope::Cluster => Api::all_with(client.clone(), &resource),
         };
         let _ = api.delete(object["metadata"]["name"].as_str().unwrap_or_default(), &DeleteParams::background()).await;
@@ -89,7 +93,9 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     let client = client().await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for name in [KYMA_SYSTEM, common::MANAGER_NAMESPACE] {
-        let _ = namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": name}})).expect("ns")).await;
+        let _ = namespaces
+            .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": name}})).expect("ns"))
+            .await;
     }
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let raw = raw_manifest();
@@ -104,7 +110,13 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     let manager = start_manager_like_the_pod("lifecycle", &deployment);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), KYMA_SYSTEM);
     // lifecycle-manager reports the module from this Deployment's readiness (kwok runs its pod).
-    wait_until(&deployments, "eventing-manager", |d: Option<&Deployment>| d.and_then(|d| d.status.as_ref()).and_then(|s| s.available_replicas) == Some(1), TIMEOUT).await;
+    wait_until(
+        &deployments,
+        "eventing-manager",
+        |d: Option<&Deployment>| d.and_then(|d| d.status.as_ref()).and_then(|s| s.available_replicas) == Some(1),
+        TIMEOUT,
+    )
+    .await;
     let default_cr = {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/release/default-eventing.yaml");
         yaml_serde::from_str::<Value>(&std::fs::read_to_string(path).expect("default CR")).expect("YAML")
@@ -124,7 +136,14 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
         .managed_fields
         .iter()
         .flatten()
-        .map(|m| format!("{}/{}{}", m.manager.clone().unwrap_or_default(), m.operation.clone().unwrap_or_default(), m.subresource.as_deref().map(|s| format!("/{s}")).unwrap_or_default()))
+        .map(|m| {
+            format!(
+                "{}/{}{}",
+                m.manager.clone().unwrap_or_default(),
+                m.operation.clone().unwrap_or_default(),
+                m.subresource.as_deref().map(|s| format!("/{s}")).unwrap_or_default()
+            )
+        })
         .collect();
     assert!(managers.iter().all(|m| !m.starts_with("unknown/")), "field managers: {managers:?}");
     assert!(managers.contains(&"eventing-manager/Update".to_owned()), "the finalizer: {managers:?}");
@@ -134,7 +153,13 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     let user_ns = TestNamespace::create(&client, "user-nats").await;
     let user_nats: Api<Nats> = Api::namespaced(client.clone(), &user_ns.name);
     user_nats.create(&PostParams::default(), &nats_cr("user")).await.expect("user's NATS");
-    wait_until(&user_nats, "user", |n: Option<&Nats>| n.and_then(|n| n.status.as_ref()).and_then(|s| s.state) == Some(State::Ready), TIMEOUT).await;
+    wait_until(
+        &user_nats,
+        "user",
+        |n: Option<&Nats>| n.and_then(|n| n.status.as_ref()).and_then(|s| s.state) == Some(State::Ready),
+        TIMEOUT,
+    )
+    .await;
 
     // 2. lifecycle-manager deletes the default CR's kind: the module deprovisions, then waits.
     eventings.delete("eventing", &DeleteParams::background()).await.expect("delete Eventing");
@@ -145,9 +170,17 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
         TIMEOUT,
     )
     .await;
-    let deleted = blocked.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Deleted")).expect("Deleted condition");
+    let deleted = blocked
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Deleted"))
+        .expect("Deleted condition");
     assert_eq!(deleted.reason, "DeletionBlocked");
-    assert!(deleted.message.contains(&format!("{}/user", user_ns.name)), "names the user's NATS CR: {}", deleted.message);
+    assert!(
+        deleted.message.contains(&format!("{}/user", user_ns.name)),
+        "names the user's NATS CR: {}",
+        deleted.message
+    );
     wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), KYMA_SYSTEM), "eventing-nats", TIMEOUT).await;
     assert!(user_nats.get_opt("user").await.expect("get").is_some(), "the user's cluster is not touched");
 
@@ -177,14 +210,26 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     // Nothing of the module is left but the JetStream volume claims (Retain).
     let managed = ListParams::default().labels("app.kubernetes.io/managed-by=eventing-manager");
     for namespace in [KYMA_SYSTEM, user_ns.name.as_str()] {
-        assert!(Api::<ConfigMap>::namespaced(client.clone(), namespace).list(&managed).await.expect("list").items.is_empty());
-        assert!(Api::<Service>::namespaced(client.clone(), namespace).list(&managed).await.expect("list").items.is_empty());
+        assert!(
+            Api::<ConfigMap>::namespaced(client.clone(), namespace)
+                .list(&managed)
+                .await
+                .expect("list")
+                .items
+                .is_empty()
+        );
+        assert!(
+            Api::<Service>::namespaced(client.clone(), namespace).list(&managed).await.expect("list").items.is_empty()
+        );
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), common::MANAGER_NAMESPACE);
     wait_deleted(&secrets, "eventing-manager-credentials-key", TIMEOUT).await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), KYMA_SYSTEM);
     wait_deleted(&leases, "eventing-manager-leader", TIMEOUT).await;
-    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &user_ns.name).list(&ListParams::default()).await.expect("claims");
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &user_ns.name)
+        .list(&ListParams::default())
+        .await
+        .expect("claims");
     assert!(!claims.items.is_empty(), "JetStream volume claims are retained");
 
     // 3. A manager started without its CRDs waits for them.
@@ -203,13 +248,23 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     apply_all(&client, &crd_docs).await;
     let installed = Instant::now();
     while waiting.http_get("/readyz").map(|(code, _)| code) != Some(200) {
-        assert!(installed.elapsed() < Duration::from_secs(15), "not ready 15 s after the CRDs came back:\n{}", waiting.log());
+        assert!(
+            installed.elapsed() < Duration::from_secs(15),
+            "not ready 15 s after the CRDs came back:\n{}",
+            waiting.log()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     eprintln!("ready {:?} after the CRDs were installed", installed.elapsed());
     // It reconciles at once: a NATS CR gets its finalizer.
     user_nats.create(&PostParams::default(), &nats_cr("after")).await.expect("NATS after");
-    wait_until(&user_nats, "after", |n: Option<&Nats>| n.is_some_and(|n| !n.finalizers().is_empty()), Duration::from_secs(15)).await;
+    wait_until(
+        &user_nats,
+        "after",
+        |n: Option<&Nats>| n.is_some_and(|n| !n.finalizers().is_empty()),
+        Duration::from_secs(15),
+    )
+    .await;
     user_nats.delete("after", &DeleteParams::background()).await.expect("delete");
     wait_deleted(&user_nats, "after", TIMEOUT).await;
 }

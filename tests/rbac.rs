@@ -126,7 +126,8 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
         "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}});
     kymas.create(&PostParams::default(), &create(kyma)).await.expect("Kyma");
     let module_ready = |k: Option<&Kyma>| {
-        k.and_then(|k| k.status.as_ref()).is_some_and(|s| s.modules.iter().any(|m| m.state == eventing_manager::api::kyma::KymaState::Ready))
+        k.and_then(|k| k.status.as_ref())
+            .is_some_and(|s| s.modules.iter().any(|m| m.state == eventing_manager::api::kyma::KymaState::Ready))
     };
     wait_until(&kymas, "default", module_ready, TIMEOUT).await;
 

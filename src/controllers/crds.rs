@@ -124,10 +124,14 @@ pub async fn release_finalizers_if_uninstalling(client: &Client) {
 
 async fn release<K>(client: &Client, finalizer: &str)
 where
-    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let terminating = matches!(crds.get_opt(&crd_name::<K>()).await, Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some());
+    let terminating =
+        matches!(crds.get_opt(&crd_name::<K>()).await, Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some());
     if !terminating {
         return;
     }
@@ -145,8 +149,12 @@ where
             Err(_) => continue,
         };
         match api.patch(&object.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await {
-            Ok(_) => tracing::info!(kind = %K::kind(&()), namespace = %object.namespace().unwrap_or_default(), name = %object.name_any(), "its CRD is being deleted: removed our finalizer"),
-            Err(error) => tracing::warn!(kind = %K::kind(&()), name = %object.name_any(), "removing our finalizer: {error}"),
+            Ok(_) => {
+                tracing::info!(kind = %K::kind(&()), namespace = %object.namespace().unwrap_or_default(), name = %object.name_any(), "its CRD is being deleted: removed our finalizer")
+            }
+            Err(error) => {
+                tracing::warn!(kind = %K::kind(&()), name = %object.name_any(), "removing our finalizer: {error}")
+            }
         }
     }
 }

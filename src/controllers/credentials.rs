@@ -101,7 +101,10 @@ pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose
     {
         return Ok(());
     }
-    let master = ctx.master_key.get_or_try_init(|| master_key(&ctx.client, &ctx.config.manager_namespace, &ctx.config.manager_name)).await?;
+    let master = ctx
+        .master_key
+        .get_or_try_init(|| master_key(&ctx.client, &ctx.config.manager_namespace, &ctx.config.manager_name))
+        .await?;
     let password = derive(master, &owner.uid, purpose);
     let mut labels = owner.labels();
     labels.insert("app.kubernetes.io/component".into(), "credentials".into());

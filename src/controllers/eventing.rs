@@ -4,8 +4,8 @@
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::{Api, ResourceExt};
 use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
 use serde_json::{Value, json};
 
 use super::conditions::Decided;

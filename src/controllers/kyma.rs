@@ -16,10 +16,12 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tracing::Instrument;
 
-use super::module_template::{self, MODULE, Resolved, ResolveError};
+use super::module_template::{self, MODULE, ResolveError, Resolved};
 use super::{Context, ReconcileError};
 use crate::api::eventing::Eventing;
-use crate::api::kyma::{CustomResourcePolicy, Kyma, KymaState, KymaStatus, LastOperation, ModuleStatus, TrackingObject};
+use crate::api::kyma::{
+    CustomResourcePolicy, Kyma, KymaState, KymaStatus, LastOperation, ModuleStatus, TrackingObject,
+};
 
 /// Marks the Eventing CR a Kyma CR made, with the Kyma CR's name.
 pub const KYMA_LABEL: &str = "operator.kyma-project.io/kyma-name";
@@ -60,10 +62,7 @@ fn entry_for(eventing: &Eventing, channel: &str, resolved: &Resolved) -> ModuleS
             s.conditions.iter().find(|c| c.status != "True" && c.type_ != "Deleted").map(|c| c.message.clone())
         })
     };
-    ModuleStatus {
-        resource: Some(eventing_tracking(eventing)),
-        ..entry(state, message, channel, resolved)
-    }
+    ModuleStatus { resource: Some(eventing_tracking(eventing)), ..entry(state, message, channel, resolved) }
 }
 
 fn entry(state: KymaState, message: Option<String>, channel: &str, resolved: &Resolved) -> ModuleStatus {
@@ -82,7 +81,11 @@ fn entry(state: KymaState, message: Option<String>, channel: &str, resolved: &Re
     }
 }
 
-pub async fn reconcile(kyma: Arc<Kyma>, ctx: Arc<Context>, eventings: Store<Eventing>) -> Result<Action, ReconcileError> {
+pub async fn reconcile(
+    kyma: Arc<Kyma>,
+    ctx: Arc<Context>,
+    eventings: Store<Eventing>,
+) -> Result<Action, ReconcileError> {
     let span = tracing::info_span!("reconcile", controller = "kyma", reconcileID = %uuid::Uuid::new_v4(), namespace = %kyma.namespace().unwrap_or_default(), name = %kyma.name_any());
     async move {
         let started = std::time::Instant::now();
@@ -115,7 +118,12 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
                 Ok(resolved) => resolved,
                 Err(ResolveError::Unresolvable(message)) => {
                     let fallback = module_template::embedded().map_err(|e| ReconcileError::Invalid(e.to_string()))?;
-                    modules.push(entry(KymaState::Error, Some(message), &channel, &Resolved { template: None, ..fallback }));
+                    modules.push(entry(
+                        KymaState::Error,
+                        Some(message),
+                        &channel,
+                        &Resolved { template: None, ..fallback },
+                    ));
                     publish(kyma, ctx, modules).await?;
                     return Ok(Action::requeue(Duration::from_secs(30)));
                 }
@@ -125,7 +133,10 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
             // lifecycle-manager creates the default CR once: a user who deletes it is not overruled.
             let created_before = previous.as_ref().is_some_and(|m| m.resource.is_some());
             let mut current = ours;
-            if current.is_none() && !created_before && module.custom_resource_policy == CustomResourcePolicy::CreateAndDelete {
+            if current.is_none()
+                && !created_before
+                && module.custom_resource_policy == CustomResourcePolicy::CreateAndDelete
+            {
                 current = create_default_cr(kyma, &api, &resolved).await?;
             }
             if module.custom_resource_policy == CustomResourcePolicy::Ignore && current.is_none() {
@@ -161,15 +172,26 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
                         Ok(_) => {}
                         Err(kube::Error::Api(status)) if status.code == 404 => continue,
                         Err(source) => {
-                            return Err(ReconcileError::Kube { step: "deleting the Eventing CR", object: eventing.name_any(), source });
+                            return Err(ReconcileError::Kube {
+                                step: "deleting the Eventing CR",
+                                object: eventing.name_any(),
+                                source,
+                            });
                         }
                     }
                 }
             }
             if let (Some(first), Some(previous)) = (in_namespace.first(), previous) {
-                let message = first.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Deleted")).map(|c| c.message.clone());
+                let message = first
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Deleted"))
+                    .map(|c| c.message.clone());
                 modules.push(ModuleStatus {
-                    state: if in_namespace.iter().any(|e| e.status.as_ref().and_then(|s| s.state) == Some(crate::api::State::Warning)) {
+                    state: if in_namespace
+                        .iter()
+                        .any(|e| e.status.as_ref().and_then(|s| s.state) == Some(crate::api::State::Warning))
+                    {
                         KymaState::Warning
                     } else {
                         KymaState::Deleting
@@ -215,7 +237,9 @@ async fn create_default_cr(
         Err(kube::Error::Api(status)) if status.code == 409 => {
             Ok(api.get_opt(&eventing.name_any()).await.ok().flatten().map(Arc::new))
         }
-        Err(source) => Err(ReconcileError::Kube { step: "creating the default Eventing CR", object: eventing.name_any(), source }),
+        Err(source) => {
+            Err(ReconcileError::Kube { step: "creating the default Eventing CR", object: eventing.name_any(), source })
+        }
     }
 }
 
@@ -306,7 +330,10 @@ mod tests {
         let resolved = module_template::embedded().expect("embedded");
         let ready = desired_status(&kyma(None), vec![entry(KymaState::Ready, None, "regular", &resolved)]);
         let condition = &ready.conditions[0];
-        assert_eq!((condition.type_.as_str(), condition.status.as_str(), condition.reason.as_str()), ("Modules", "True", "Ready"));
+        assert_eq!(
+            (condition.type_.as_str(), condition.status.as_str(), condition.reason.as_str()),
+            ("Modules", "True", "Ready")
+        );
         assert_eq!(condition.message, "all modules are in ready state");
         assert_eq!(condition.observed_generation, Some(4));
         assert_eq!(ready.last_operation.as_ref().map(|o| o.operation.as_str()), Some("kyma is ready"));
@@ -316,9 +343,13 @@ mod tests {
         let again = desired_status(&kyma(Some(ready.clone())), ready.modules.clone());
         assert_eq!(again, ready);
 
-        let waiting = desired_status(&kyma(Some(ready.clone())), vec![entry(KymaState::Processing, None, "regular", &resolved)]);
+        let waiting =
+            desired_status(&kyma(Some(ready.clone())), vec![entry(KymaState::Processing, None, "regular", &resolved)]);
         assert_eq!(waiting.state, Some(KymaState::Processing));
-        assert_eq!((waiting.conditions[0].status.as_str(), waiting.conditions[0].message.as_str()), ("False", "not all modules are in ready state"));
+        assert_eq!(
+            (waiting.conditions[0].status.as_str(), waiting.conditions[0].message.as_str()),
+            ("False", "not all modules are in ready state")
+        );
         assert_eq!(waiting.last_operation.map(|o| o.operation), Some("waiting for all modules to become ready".into()));
     }
 }

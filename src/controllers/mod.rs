@@ -2,8 +2,8 @@
 
 mod conditions;
 mod context;
-mod credentials;
 pub mod crds;
+mod credentials;
 mod error;
 pub mod eventing;
 pub mod kyma;

@@ -63,7 +63,12 @@ pub fn embedded() -> Result<Resolved, ResolveError> {
     Ok(Resolved { data, version: version.to_owned(), template: None })
 }
 
-async fn get_opt(client: &Client, resource: &ApiResource, namespace: &str, name: &str) -> Result<Option<DynamicObject>, ResolveError> {
+async fn get_opt(
+    client: &Client,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<DynamicObject>, ResolveError> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
     match api.get_opt(name).await {
         Ok(object) => Ok(object),
@@ -76,14 +81,12 @@ async fn get_opt(client: &Client, resource: &ApiResource, namespace: &str, name:
 /// The channel → version of a ModuleReleaseMeta's `spec.channels`.
 pub fn version_of(release_meta: &Value, channel: &str) -> Result<String, String> {
     let channels = release_meta.pointer("/spec/channels").and_then(Value::as_array).cloned().unwrap_or_default();
-    channels
-        .iter()
-        .find(|c| c["channel"] == channel)
-        .and_then(|c| c["version"].as_str().map(str::to_owned))
-        .ok_or_else(|| {
+    channels.iter().find(|c| c["channel"] == channel).and_then(|c| c["version"].as_str().map(str::to_owned)).ok_or_else(
+        || {
             let offered: Vec<&str> = channels.iter().filter_map(|c| c["channel"].as_str()).collect();
             format!("channel {channel:?} is not offered (channels: {})", offered.join(", "))
-        })
+        },
+    )
 }
 
 /// Resolves the module for `channel` from the cluster (the Kyma CR's namespace, then `kcp-system`),
@@ -95,7 +98,8 @@ pub async fn resolve(client: &Client, kyma_namespace: &str, channel: &str) -> Re
             continue;
         };
         let where_ = format!("ModuleReleaseMeta {namespace}/{MODULE}");
-        let version = version_of(&meta.data, channel).map_err(|e| ResolveError::Unresolvable(format!("{where_}: {e}")))?;
+        let version =
+            version_of(&meta.data, channel).map_err(|e| ResolveError::Unresolvable(format!("{where_}: {e}")))?;
         let name = format!("{MODULE}-{version}");
         let template = get_opt(client, &module_template_resource(), namespace, &name).await?.ok_or_else(|| {
             ResolveError::Unresolvable(format!(
@@ -105,7 +109,12 @@ pub async fn resolve(client: &Client, kyma_namespace: &str, channel: &str) -> Re
         let data = template.data.pointer("/spec/data").cloned().ok_or_else(|| {
             ResolveError::Unresolvable(format!("ModuleTemplate {namespace}/{name} has no spec.data (the default CR)"))
         })?;
-        let tracking = TrackingObject::new(&module_template_resource().api_version, "ModuleTemplate", &name, Some((*namespace).to_owned()));
+        let tracking = TrackingObject::new(
+            &module_template_resource().api_version,
+            "ModuleTemplate",
+            &name,
+            Some((*namespace).to_owned()),
+        );
         return Ok(Resolved { data, version, template: Some(tracking) });
     }
     embedded()
@@ -129,7 +138,10 @@ mod tests {
     fn channels_map_to_versions() {
         let meta = json!({"spec": {"channels": [{"channel": "regular", "version": "0.1.0"}, {"channel": "fast", "version": "0.2.0"}]}});
         assert_eq!(version_of(&meta, "fast"), Ok("0.2.0".into()));
-        assert_eq!(version_of(&meta, "rapid"), Err("channel \"rapid\" is not offered (channels: regular, fast)".into()));
+        assert_eq!(
+            version_of(&meta, "rapid"),
+            Err("channel \"rapid\" is not offered (channels: regular, fast)".into())
+        );
         assert!(version_of(&json!({"spec": {}}), "regular").is_err());
     }
 }

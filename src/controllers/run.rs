@@ -16,10 +16,10 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
+use super::context::CrStores;
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
 use super::shared::SharedWatch;
-use super::context::CrStores;
 use super::{Config, Context, KymaMode, crds, eventing, kyma, nats};
 use crate::api::{Eventing, Kyma, Nats};
 use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, owner_from_labels};
