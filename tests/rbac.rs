@@ -35,40 +35,33 @@ async fn apply(client: &Client, object: Value) {
     common::apply_manifest(client, &manifest, false).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// The roles of config/rbac, bound to the manager's token identity.
-async fn grant(client: &Client) {
-    let mut cluster_role: Value = yaml_serde::from_str(&repo_file("config/rbac/role.yaml")).expect("role.yaml");
-    cluster_role["metadata"]["name"] = json!("eventing-manager-rbac-test");
-    apply(client, cluster_role).await;
-    apply(
-        client,
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "eventing-manager-rbac-test"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "eventing-manager-rbac-test"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}]
-        }),
-    )
-    .await;
-    // Standalone mode's extra role (config/standalone), bound the same way.
-    let standalone = repo_file("config/standalone/kyma_role.yaml");
-    let mut kyma_role: Value = standalone
+/// The ClusterRole of `file` (the first of its documents that is one), renamed to `name` and bound
+/// to the manager's token identity.
+async fn grant_cluster_role(client: &Client, file: &str, name: &str) {
+    let mut role: Value = repo_file(file)
         .split("\n---\n")
-        .map(|doc| yaml_serde::from_str::<Value>(doc).expect("kyma_role.yaml"))
+        .map(|doc| yaml_serde::from_str::<Value>(doc).unwrap_or_else(|e| panic!("{file}: {e}")))
         .find(|doc| doc["kind"] == "ClusterRole")
-        .expect("a ClusterRole in config/standalone/kyma_role.yaml");
-    kyma_role["metadata"]["name"] = json!("eventing-manager-standalone-rbac-test");
-    apply(client, kyma_role).await;
+        .unwrap_or_else(|| panic!("a ClusterRole in {file}"));
+    role["metadata"]["name"] = json!(name);
+    apply(client, role).await;
     apply(
         client,
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "eventing-manager-standalone-rbac-test"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "eventing-manager-standalone-rbac-test"},
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}]
         }),
     )
     .await;
+}
+
+/// The roles of config/rbac and standalone mode's extra role (config/standalone), bound to the
+/// manager's token identity.
+async fn grant(client: &Client) {
+    grant_cluster_role(client, "config/rbac/role.yaml", "eventing-manager-rbac-test").await;
+    grant_cluster_role(client, "config/standalone/kyma_role.yaml", "eventing-manager-standalone-rbac-test").await;
     let mut lease_role: Value =
         yaml_serde::from_str(&repo_file("config/rbac/leader_election_role.yaml")).expect("leader_election_role.yaml");
     lease_role["metadata"]["namespace"] = json!(MANAGER_NAMESPACE);

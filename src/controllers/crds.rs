@@ -75,7 +75,7 @@ pub async fn wait_until_established(client: &Client, names: &[String]) {
 pub async fn wait_until_one_is_gone(client: Client, names: Vec<String>) {
     let crds: Api<CustomResourceDefinition> = Api::all(client);
     loop {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(2 * POLL).await;
         for name in &names {
             if let Ok(None) = crds.get_opt(name).await {
                 return;
