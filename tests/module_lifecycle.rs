@@ -161,8 +161,12 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     )
     .await;
 
-    // 2. lifecycle-manager deletes the default CR's kind: the module deprovisions, then waits.
-    eventings.delete("eventing", &DeleteParams::background()).await.expect("delete Eventing");
+    // 2. lifecycle-manager deletes the default CR's kind (every Eventing CR of the cluster): the
+    // module deprovisions, then waits.
+    for eventing in Api::<Eventing>::all(client.clone()).list(&ListParams::default()).await.expect("list").items {
+        let api: Api<Eventing> = Api::namespaced(client.clone(), &eventing.namespace().unwrap_or_default());
+        let _ = api.delete(&eventing.name_any(), &DeleteParams::background()).await;
+    }
     let blocked = wait_until(
         &eventings,
         "eventing",
@@ -191,6 +195,11 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
     }
     wait_deleted(&user_nats, "user", TIMEOUT).await;
     wait_deleted(&eventings, "eventing", TIMEOUT).await;
+    let deadline = Instant::now() + TIMEOUT;
+    while !Api::<Eventing>::all(client.clone()).list(&ListParams::default()).await.expect("list").items.is_empty() {
+        assert!(Instant::now() < deadline, "Eventing CRs left after the removal");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // A NATS CR created at the last moment, then the manager's pod stops while its Deployment and
     // the CRDs are deleted in the same second.
