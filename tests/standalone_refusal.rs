@@ -1,6 +1,7 @@
 //! Standalone mode next to lifecycle-manager: where its Manifest CRD (the real one) is served, a
 //! manager started with `--kyma-mode standalone` writes no Kyma status and says why, in its log and
-//! in the metric `eventing_manager_kyma_status_refused`. (A binary of its own: the CRD is cluster-wide.)
+//! in the metric `eventing_manager_kyma_status_refused`, whether the CRD was there at its start or
+//! appears later; when it goes, standalone mode resumes. (A binary of its own: the CRD is cluster-wide.)
 
 mod common;
 
@@ -14,40 +15,82 @@ use kube::api::{DeleteParams, PostParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-#[tokio::test]
-async fn standalone_mode_refuses_to_write_kyma_status_where_lifecycle_manager_runs() {
-    let client = client_with_crds().await;
-    let manifest_crd = lifecycle_manager_crd("manifests");
-    install_crd(&client, &manifest_crd).await;
-    let ns = TestNamespace::create(&client, "refusal").await;
-    let kymas: Api<Kyma> = Api::namespaced(client.clone(), &ns.name);
+async fn create_kyma(client: &kube::Client, namespace: &str) -> Api<Kyma> {
+    let kymas: Api<Kyma> = Api::namespaced(client.clone(), namespace);
     let kyma: Kyma = serde_json::from_value(json!({
         "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"},
-        "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}
+        "spec": {"channel": "regular", "modules": [{"name": "eventing", "customResourcePolicy": "Ignore"}]}
     }))
     .expect("Kyma");
     kymas.create(&PostParams::default(), &kyma).await.expect("Kyma");
+    kymas
+}
 
-    let manager = ManagerProcess::start("refusal", &["--kyma-mode", "standalone"], &[]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while manager.http_get("/readyz").map(|(code, _)| code) != Some(200) {
-        assert!(Instant::now() < deadline, "not ready:\n{}", manager.log());
+fn refused_metric(manager: &ManagerProcess) -> Option<String> {
+    let metrics = manager.http_get("/metrics").map(|(_, body)| body).unwrap_or_default();
+    metrics.lines().find(|l| l.starts_with("eventing_manager_kyma_status_refused ")).map(str::to_owned)
+}
+
+async fn eventually(what: &str, manager: &ManagerProcess, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}:\n{}", manager.log());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let log = manager.log();
-    assert!(log.contains("lifecycle-manager owns the Kyma status here"), "says why:\n{log}");
-    assert!(log.contains("--kyma-mode managed"), "says what to do:\n{log}");
-    let metrics = manager.http_get("/metrics").map(|(_, body)| body).unwrap_or_default();
-    assert!(metrics.lines().any(|l| l == "eventing_manager_kyma_status_refused 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn standalone_mode_refuses_to_write_kyma_status_where_lifecycle_manager_runs() {
+    let client = client_with_crds().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let manifest_crd = lifecycle_manager_crd("manifests");
+    let before = TestNamespace::create(&client, "refusal-before").await;
+    let kymas = create_kyma(&client, &before.name).await;
+
+    // Without lifecycle-manager, standalone mode reports into the Kyma CR.
+    let manager = ManagerProcess::start("refusal", &["--kyma-mode", "standalone"], &[]);
+    common::wait_until(
+        &kymas,
+        "default",
+        |k: Option<&Kyma>| k.is_some_and(|k| k.status.is_some()),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(refused_metric(&manager).as_deref(), Some("eventing_manager_kyma_status_refused 0"));
+
+    // lifecycle-manager's Manifest CRD appears: the manager notices, stops writing Kyma status, says why.
+    install_crd(&client, &manifest_crd).await;
+    eventually("no refusal after the Manifest CRD appeared", &manager, || {
+        manager.log().contains("lifecycle-manager owns the Kyma status here")
+            && refused_metric(&manager).as_deref() == Some("eventing_manager_kyma_status_refused 1")
+    })
+    .await;
+    assert!(manager.log().contains("--kyma-mode managed"), "says what to do:\n{}", manager.log());
+    eventually("not ready again", &manager, || manager.http_get("/readyz").map(|(code, _)| code) == Some(200)).await;
+    let during = TestNamespace::create(&client, "refusal-during").await;
+    let refused = create_kyma(&client, &during.name).await;
     // Caches synced, controllers running: a Kyma controller would have written within this time.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let kyma = kymas.get("default").await.expect("Kyma");
+    let kyma = refused.get("default").await.expect("Kyma");
     assert!(kyma.status.is_none(), "no Kyma status written: {:?}", kyma.status);
-    let eventings: Api<eventing_manager::api::Eventing> = Api::namespaced(client.clone(), &ns.name);
-    assert!(eventings.get_opt("eventing").await.expect("get").is_none(), "no default CR created");
-    drop(manager);
 
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    // A manager started next to lifecycle-manager refuses from the start.
+    let started = ManagerProcess::start("refusal-start", &["--kyma-mode", "standalone"], &[]);
+    eventually("no refusal at start", &started, || {
+        refused_metric(&started).as_deref() == Some("eventing_manager_kyma_status_refused 1")
+    })
+    .await;
+    drop(started);
+
+    // lifecycle-manager gone: standalone mode resumes and reports.
     crds.delete(&manifest_crd.name_any(), &DeleteParams::default()).await.expect("delete the Manifest CRD");
     wait_deleted(&crds, &manifest_crd.name_any(), Duration::from_secs(60)).await;
+    common::wait_until(
+        &refused,
+        "default",
+        |k: Option<&Kyma>| k.is_some_and(|k| k.status.is_some()),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(refused_metric(&manager).as_deref(), Some("eventing_manager_kyma_status_refused 0"));
 }

@@ -71,15 +71,27 @@ pub async fn wait_until_established(client: &Client, names: &[String]) {
     }
 }
 
-/// Completes when one of `names` no longer exists (a read that fails does not count).
-pub async fn wait_until_one_is_gone(client: Client, names: Vec<String>) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client);
+/// Completes when the controllers must start afresh: one of `names` no longer exists (a read that
+/// fails does not count), or, with `lifecycle_manager` (standalone mode), whether lifecycle-manager's
+/// Manifest CRD is served is no longer that.
+pub async fn wait_until_changed(client: Client, names: Vec<String>, lifecycle_manager: Option<bool>) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     loop {
         tokio::time::sleep(2 * POLL).await;
         for name in &names {
             if let Ok(None) = crds.get_opt(name).await {
+                tracing::warn!(crd = %name, "a CRD of the manager was deleted: controllers stopped until it is installed again");
                 return;
             }
+        }
+        if let Some(before) = lifecycle_manager
+            && lifecycle_manager_runs(&client).await != before
+        {
+            tracing::info!(
+                crd = MANIFEST_CRD,
+                "lifecycle-manager's Manifest CRD came or went: restarting the controllers"
+            );
+            return;
         }
     }
 }

@@ -141,22 +141,26 @@ pub async fn run(
             () = crds::wait_until_established(&client, &required) => {}
             () = shutdown.clone() => return Ok(()),
         }
-        let lost = crds::wait_until_one_is_gone(client.clone(), required.clone()).shared();
+        let lifecycle_manager = match config.kyma_mode {
+            KymaMode::Standalone => Some(crds::lifecycle_manager_runs(&client).await),
+            KymaMode::Managed => None,
+        };
+        let lost = crds::wait_until_changed(client.clone(), required.clone(), lifecycle_manager).shared();
         let stop = future::select(shutdown.clone(), lost.clone()).map(|_| ());
-        run_controllers(client.clone(), config.clone(), stop).await?;
+        run_controllers(client.clone(), config.clone(), lifecycle_manager == Some(true), stop).await?;
         if shutdown.clone().now_or_never().is_some() {
             // Shut down: a CRD being deleted means the module is being removed; no manager may be
             // left to handle our finalizers, so they go now (owned children follow by garbage collection).
             crds::release_finalizers_if_uninstalling(&client).await;
             return Ok(());
         }
-        tracing::warn!("a CRD of the manager was deleted: controllers stopped until it is installed again");
     }
 }
 
 async fn run_controllers(
     client: Client,
     config: Config,
+    standalone_refused: bool,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
     let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={}", config.manager_name));
@@ -243,7 +247,6 @@ async fn run_controllers(
         .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx.clone())
         .for_each(log_result);
 
-    let standalone_refused = kyma_mode == KymaMode::Standalone && crds::lifecycle_manager_runs(&client).await;
     crate::metrics::set_kyma_status_refused(standalone_refused);
     if standalone_refused {
         tracing::error!(
