@@ -31,6 +31,13 @@ fn refused_metric(manager: &ManagerProcess) -> Option<String> {
     metrics.lines().find(|l| l.starts_with("eventing_manager_kyma_status_refused ")).map(str::to_owned)
 }
 
+/// The Kyma CR gets a status from the manager, which does not refuse.
+async fn reported_and_not_refused(kymas: &Api<Kyma>, manager: &ManagerProcess) {
+    let reported = |k: Option<&Kyma>| k.is_some_and(|k| k.status.is_some());
+    common::wait_until(kymas, "default", reported, Duration::from_secs(30)).await;
+    assert_eq!(refused_metric(manager).as_deref(), Some("eventing_manager_kyma_status_refused 0"));
+}
+
 async fn eventually(what: &str, manager: &ManagerProcess, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
@@ -49,14 +56,7 @@ async fn standalone_mode_refuses_to_write_kyma_status_where_lifecycle_manager_ru
 
     // Without lifecycle-manager, standalone mode reports into the Kyma CR.
     let manager = ManagerProcess::start("refusal", &["--kyma-mode", "standalone"], &[]);
-    common::wait_until(
-        &kymas,
-        "default",
-        |k: Option<&Kyma>| k.is_some_and(|k| k.status.is_some()),
-        Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(refused_metric(&manager).as_deref(), Some("eventing_manager_kyma_status_refused 0"));
+    reported_and_not_refused(&kymas, &manager).await;
 
     // lifecycle-manager's Manifest CRD appears: the manager notices, stops writing Kyma status, says why.
     install_crd(&client, &manifest_crd).await;
@@ -85,12 +85,5 @@ async fn standalone_mode_refuses_to_write_kyma_status_where_lifecycle_manager_ru
     // lifecycle-manager gone: standalone mode resumes and reports.
     crds.delete(&manifest_crd.name_any(), &DeleteParams::default()).await.expect("delete the Manifest CRD");
     wait_deleted(&crds, &manifest_crd.name_any(), Duration::from_secs(60)).await;
-    common::wait_until(
-        &refused,
-        "default",
-        |k: Option<&Kyma>| k.is_some_and(|k| k.status.is_some()),
-        Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(refused_metric(&manager).as_deref(), Some("eventing_manager_kyma_status_refused 0"));
+    reported_and_not_refused(&refused, &manager).await;
 }
