@@ -239,7 +239,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         }
         if !args.leader_elect {
             eventing_manager::metrics::set_leader(true);
-            return controllers::run(client, config, shutdown).await.map_err(|e| e.to_string());
+            return controllers::run(client, config, shutdown).await.map(drop).map_err(|e| e.to_string());
         }
         let lease = LeaseConfig::new(
             args.leader_election_namespace.as_deref().unwrap_or(&config.manager_namespace),
@@ -264,9 +264,9 @@ fn run(args: RunArgs) -> Result<(), String> {
         });
         let result = controllers::run(client.clone(), config, shutdown).await.map_err(|e| e.to_string());
         holder.abort();
-        let uninstalling = controllers::crds::module_uninstalling(&client).await;
+        let uninstalling = matches!(result, Ok(controllers::Uninstalling(true)));
         Elector::new(client, lease).release(uninstalling).await;
-        result
+        result.map(drop)
     })
 }
 

@@ -13,14 +13,9 @@ use eventing_manager::api::kyma::{Kyma, KymaState};
 use eventing_manager::chart::Manifest;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn repo_yaml(path: &str) -> Value {
-    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
-    yaml_serde::from_str(&std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))).expect("YAML")
-}
 
 fn entry(kyma: Option<&Kyma>) -> Option<eventing_manager::api::kyma::ModuleStatus> {
     kyma?.status.as_ref()?.modules.iter().find(|m| m.name == "eventing").cloned()
@@ -30,9 +25,9 @@ fn entry(kyma: Option<&Kyma>) -> Option<eventing_manager::api::kyma::ModuleStatu
 async fn the_channel_resolves_through_the_module_release_meta() {
     let (client, ns) = setup_with_manager("kyma-template").await;
     let version = env!("CARGO_PKG_VERSION");
-    let mut meta = repo_yaml("module-release-meta.yaml");
+    let mut meta = common::repo_documents("module-release-meta.yaml").remove(0);
     meta["metadata"]["namespace"] = json!(ns.name);
-    let mut template = repo_yaml("module-template.yaml");
+    let mut template = common::repo_documents("module-template.yaml").remove(0);
     template["metadata"]["namespace"] = json!(ns.name);
     template["spec"]["data"]["spec"]["publisher"]["replicas"] = json!({"min": 1, "max": 3});
     for object in [meta, template] {

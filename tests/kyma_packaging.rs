@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestNamespace, apply_manifest, client, install_crd, lifecycle_manager_crd};
+use common::{TestNamespace, apply_manifest, client, install_crd, lifecycle_manager_crd, repo_documents};
 use eventing_manager::chart::Manifest;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
@@ -13,26 +13,13 @@ use serde_json::{Value, json};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn repo_text(path: &str) -> String {
-    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
-}
-
-fn documents(path: &str) -> Vec<Value> {
-    repo_text(path)
-        .split("\n---\n")
-        .map(|doc| yaml_serde::from_str::<Value>(doc).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .filter(|doc| !doc.is_null())
-        .collect()
-}
-
 fn manifest(object: &Value, source: &str) -> Manifest {
     Manifest { source: source.into(), object: object.clone() }
 }
 
 #[test]
 fn the_module_template_release_meta_and_release_manifests_agree() {
-    let template = &documents("module-template.yaml")[0];
+    let template = &repo_documents("module-template.yaml")[0];
     let spec = &template["spec"];
     assert_eq!(
         template["metadata"]["name"],
@@ -69,9 +56,9 @@ fn the_module_template_release_meta_and_release_manifests_agree() {
     assert_eq!(kinds, ["Eventing", "NATS"]);
 
     // The default CR: spec.data is exactly the published default resource.
-    assert_eq!(spec["data"], documents("release/default-eventing.yaml")[0]);
+    assert_eq!(spec["data"], repo_documents("release/default-eventing.yaml")[0]);
 
-    let meta = &documents("module-release-meta.yaml")[0];
+    let meta = &repo_documents("module-release-meta.yaml")[0];
     assert_eq!(meta["metadata"]["name"], "eventing");
     assert_eq!(meta["metadata"]["namespace"], template["metadata"]["namespace"]);
     let channels: Vec<(String, String)> = meta["spec"]["channels"]
@@ -85,7 +72,7 @@ fn the_module_template_release_meta_and_release_manifests_agree() {
     assert_eq!(channels, [("regular".into(), VERSION.into()), ("fast".into(), VERSION.into())]);
 
     // The raw manifest: the managed install, the manager Deployment (named in spec.manager) its only workload.
-    let raw = documents("release/eventing-manager.yaml");
+    let raw = repo_documents("release/eventing-manager.yaml");
     let workloads: Vec<&Value> = raw
         .iter()
         .filter(|d| {
@@ -144,10 +131,12 @@ async fn lifecycle_managers_crds_accept_the_packaging() {
             .await;
     }
     for path in ["module-template.yaml", "module-release-meta.yaml"] {
-        apply_manifest(&client, &manifest(&documents(path)[0], path), true).await.unwrap_or_else(|e| panic!("{e}"));
+        apply_manifest(&client, &manifest(&repo_documents(path)[0], path), true)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     // What the old template lacked is refused by the real schema, naming the field.
-    let mut old = documents("module-template.yaml")[0].clone();
+    let mut old = repo_documents("module-template.yaml")[0].clone();
     if let Some(spec) = old["spec"].as_object_mut() {
         spec.remove("descriptor");
     }
@@ -158,12 +147,12 @@ async fn lifecycle_managers_crds_accept_the_packaging() {
     // The raw manifest and the default CR, as the dashboard or the Kyma CLI applies them.
     let ns = TestNamespace::create(&client, "packaging").await;
     common::client_with_crds().await;
-    for object in documents("release/eventing-manager.yaml") {
+    for object in repo_documents("release/eventing-manager.yaml") {
         apply_manifest(&client, &manifest(&object, "release/eventing-manager.yaml"), true)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let mut default_cr = documents("release/default-eventing.yaml")[0].clone();
+    let mut default_cr = repo_documents("release/default-eventing.yaml")[0].clone();
     default_cr["metadata"]["namespace"] = json!(ns.name);
     apply_manifest(&client, &manifest(&default_cr, "release/default-eventing.yaml"), true)
         .await

@@ -32,12 +32,6 @@ use serde_json::{Value, json};
 const TIMEOUT: Duration = Duration::from_secs(90);
 const KYMA_SYSTEM: &str = "kyma-system";
 
-fn raw_manifest() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/release/eventing-manager.yaml");
-    let text = std::fs::read_to_string(path).expect("release/eventing-manager.yaml");
-    text.split("\n---\n").filter_map(|doc| yaml_serde::from_str::<Value>(doc).ok()).filter(|d| !d.is_null()).collect()
-}
-
 async fn apply_all(client: &Client, objects: &[Value]) {
     for object in objects {
         let manifest = Manifest { source: "release/eventing-manager.yaml".into(), object: object.clone() };
@@ -47,21 +41,8 @@ async fn apply_all(client: &Client, objects: &[Value]) {
 
 /// Deletes every object of the raw manifest at once, as lifecycle-manager does.
 async fn delete_all(client: &Client, objects: &[Value]) {
-    use kube::api::{DynamicObject, GroupVersionKind};
-    use kube::discovery::{self, Scope};
     for object in objects {
-        let api_version = object["apiVersion"].as_str().unwrap_or_default();
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap_or_default());
-        let (resource, capabilities) = discovery::pinned_kind(client, &gvk).await.expect("discovery");
-        let api: Api<DynamicObject> = match capabilities.scope {
-            Scope::Namespaced => Api::namespaced_with(
-                client.clone(),
-                object["metadata"]["namespace"].as_str().unwrap_or(KYMA_SYSTEM),
-                &resource,
-            ),
-            Scope::Cluster => Api::all_with(client.clone(), &resource),
-        };
+        let api = common::dynamic_api(client, object).await.unwrap_or_else(|e| panic!("{e}"));
         let _ = api.delete(object["metadata"]["name"].as_str().unwrap_or_default(), &DeleteParams::background()).await;
     }
 }
@@ -98,7 +79,7 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
             .await;
     }
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let raw = raw_manifest();
+    let raw = common::repo_documents("release/eventing-manager.yaml");
     let deployment = raw.iter().find(|d| d["kind"] == "Deployment").expect("the manager Deployment").clone();
 
     // 1. The community-module path: the raw manifest, then the default CR.
@@ -117,10 +98,7 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
         TIMEOUT,
     )
     .await;
-    let default_cr = {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/release/default-eventing.yaml");
-        yaml_serde::from_str::<Value>(&std::fs::read_to_string(path).expect("default CR")).expect("YAML")
-    };
+    let default_cr = common::repo_documents("release/default-eventing.yaml").remove(0);
     let eventings: Api<Eventing> = Api::namespaced(client.clone(), KYMA_SYSTEM);
     let _ = eventings.delete("eventing", &DeleteParams::default()).await; // left by an interrupted run
     wait_deleted(&eventings, "eventing", TIMEOUT).await;

@@ -38,9 +38,8 @@ async fn apply(client: &Client, object: Value) {
 /// The ClusterRole of `file` (the first of its documents that is one), renamed to `name` and bound
 /// to the manager's token identity.
 async fn grant_cluster_role(client: &Client, file: &str, name: &str) {
-    let mut role: Value = repo_file(file)
-        .split("\n---\n")
-        .map(|doc| yaml_serde::from_str::<Value>(doc).unwrap_or_else(|e| panic!("{file}: {e}")))
+    let mut role: Value = common::repo_documents(file)
+        .into_iter()
         .find(|doc| doc["kind"] == "ClusterRole")
         .unwrap_or_else(|| panic!("a ClusterRole in {file}"));
     role["metadata"]["name"] = json!(name);

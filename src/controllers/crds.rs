@@ -16,8 +16,28 @@ use crate::api::{Eventing, Kyma, Nats};
 pub const MANIFEST_CRD: &str = "manifests.operator.kyma-project.io";
 const POLL: Duration = Duration::from_secs(1);
 
-fn crd_name<K: Resource<DynamicType = ()>>() -> String {
+/// The name of the CRD that serves `K` (`<plural>.<group>`).
+pub fn crd_name<K: Resource<DynamicType = ()>>() -> String {
     format!("{}.{}", K::plural(&()), K::group(&()))
+}
+
+/// What the API server says of one CRD.
+enum Found {
+    Gone,
+    Terminating,
+    Established,
+    /// Present but not established yet, or unreadable (`error`).
+    Pending(Option<kube::Error>),
+}
+
+async fn find(crds: &Api<CustomResourceDefinition>, name: &str) -> Found {
+    match crds.get_opt(name).await {
+        Ok(None) => Found::Gone,
+        Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some() => Found::Terminating,
+        Ok(Some(crd)) if established(&crd) => Found::Established,
+        Ok(Some(_)) => Found::Pending(None),
+        Err(error) => Found::Pending(Some(error)),
+    }
 }
 
 /// Our CRDs, plus Kyma's in standalone mode.
@@ -40,10 +60,10 @@ async fn missing(client: &Client, names: &[String]) -> Vec<String> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let mut missing = Vec::new();
     for name in names {
-        match crds.get_opt(name).await {
-            Ok(Some(crd)) if established(&crd) && crd.metadata.deletion_timestamp.is_none() => {}
-            Ok(_) => missing.push(name.clone()),
-            Err(error) => missing.push(format!("{name} (cannot read it: {error})")),
+        match find(&crds, name).await {
+            Found::Established => {}
+            Found::Pending(Some(error)) => missing.push(format!("{name} (cannot read it: {error})")),
+            _ => missing.push(name.clone()),
         }
     }
     missing
@@ -79,7 +99,7 @@ pub async fn wait_until_changed(client: Client, names: Vec<String>, lifecycle_ma
     loop {
         tokio::time::sleep(2 * POLL).await;
         for name in &names {
-            if let Ok(None) = crds.get_opt(name).await {
+            if let Found::Gone = find(&crds, name).await {
                 tracing::warn!(crd = %name, "a CRD of the manager was deleted: controllers stopped until it is installed again");
                 return;
             }
@@ -98,21 +118,18 @@ pub async fn wait_until_changed(client: Client, names: Vec<String>, lifecycle_ma
 
 /// Whether lifecycle-manager's Manifest CRD is served here.
 pub async fn lifecycle_manager_runs(client: &Client) -> bool {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    matches!(crds.get_opt(MANIFEST_CRD).await, Ok(Some(crd)) if established(&crd))
+    matches!(find(&Api::all(client.clone()), MANIFEST_CRD).await, Found::Established)
+}
+
+/// Whether the CRD of `K` is gone or being deleted.
+async fn going<K: Resource<DynamicType = ()>>(crds: &Api<CustomResourceDefinition>) -> bool {
+    matches!(find(crds, &crd_name::<K>()).await, Found::Gone | Found::Terminating)
 }
 
 /// Whether the module is being removed: one of our CRDs is gone or being deleted.
 pub async fn module_uninstalling(client: &Client) -> bool {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for name in required(KymaMode::Managed) {
-        match crds.get_opt(&name).await {
-            Ok(None) => return true,
-            Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some() => return true,
-            _ => {}
-        }
-    }
-    false
+    going::<Eventing>(&crds).await || going::<Nats>(&crds).await
 }
 
 /// How long a stopping manager watches for its CRDs' deletion: lifecycle-manager deletes the
@@ -121,17 +138,18 @@ const UNINSTALL_WINDOW: Duration = Duration::from_secs(3);
 
 /// On shutdown while a CRD of ours is being deleted (now or within [`UNINSTALL_WINDOW`]): no manager
 /// will run to remove our finalizers from its CRs, so they are removed now (what the CRs own is
-/// garbage-collected).
-pub async fn release_finalizers_if_uninstalling(client: &Client) {
+/// garbage-collected). Returns whether the module is being removed.
+pub async fn release_finalizers_if_uninstalling(client: &Client) -> bool {
     let deadline = tokio::time::Instant::now() + UNINSTALL_WINDOW;
     while !module_uninstalling(client).await {
         if tokio::time::Instant::now() >= deadline {
-            return;
+            return false;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     release::<Eventing>(client, super::eventing::FINALIZER).await;
     release::<Nats>(client, super::nats::FINALIZER).await;
+    true
 }
 
 async fn release<K>(client: &Client, finalizer: &str)
@@ -141,16 +159,12 @@ where
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let terminating =
-        matches!(crds.get_opt(&crd_name::<K>()).await, Ok(Some(crd)) if crd.metadata.deletion_timestamp.is_some());
-    if !terminating {
+    if !matches!(find(&Api::all(client.clone()), &crd_name::<K>()).await, Found::Terminating) {
         return;
     }
     let Ok(list) = Api::<K>::all(client.clone()).list(&ListParams::default()).await else { return };
     for object in list.items {
-        let finalizers = object.finalizers().to_vec();
-        let Some(index) = finalizers.iter().position(|f| f == finalizer) else { continue };
+        let Some(index) = object.finalizers().iter().position(|f| f == finalizer) else { continue };
         let api: Api<K> = Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
         // Test first, as kube's finalizer helper does: another writer's change is not overwritten.
         let patch: json_patch::Patch = match serde_json::from_value(json!([

@@ -22,9 +22,8 @@ pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
 /// The NATS CRD as the key's owner: the passwords it derives are those of NATS clusters, and when
 /// the module is removed (its CRDs deleted) the key goes with it by garbage collection.
 async fn owned_by_nats_crd(client: &Client) -> Option<Vec<OwnerReference>> {
-    use kube::Resource;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let name = format!("{}.{}", Nats::plural(&()), Nats::group(&()));
+    let name = super::crds::crd_name::<Nats>();
     let crd = crds.get_opt(&name).await.ok().flatten()?;
     Some(vec![OwnerReference {
         api_version: "apiextensions.k8s.io/v1".into(),
@@ -54,7 +53,7 @@ async fn master_key(client: &Client, namespace: &str, manager_name: &str) -> Res
         metadata: ObjectMeta {
             name: Some(MASTER_KEY_SECRET.into()),
             labels: Some(BTreeMap::from([
-                ("app.kubernetes.io/managed-by".to_owned(), manager_name.to_owned()),
+                (crate::apply::MANAGED_BY_LABEL.to_owned(), manager_name.to_owned()),
                 ("kyma-project.io/module".to_owned(), "eventing".to_owned()),
             ])),
             owner_references: owned_by_nats_crd(client).await,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
@@ -16,6 +16,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tracing::Instrument;
 
+use super::conditions::{self, Decided};
 use super::module_template::{self, MODULE, ResolveError, Resolved};
 use super::{Context, ReconcileError};
 use crate::api::eventing::Eventing;
@@ -188,14 +189,7 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
                     .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Deleted"))
                     .map(|c| c.message.clone());
                 modules.push(ModuleStatus {
-                    state: if in_namespace
-                        .iter()
-                        .any(|e| e.status.as_ref().and_then(|s| s.state) == Some(crate::api::State::Warning))
-                    {
-                        KymaState::Warning
-                    } else {
-                        KymaState::Deleting
-                    },
+                    state: KymaState::Deleting,
                     message: message.or_else(|| Some("waiting for module crs deletion".into())),
                     resource: Some(eventing_tracking(first)),
                     ..previous
@@ -249,19 +243,9 @@ pub fn desired_status(kyma: &Kyma, modules: Vec<ModuleStatus>) -> KymaStatus {
     let current = kyma.status.clone().unwrap_or_default();
     let state = summarize(&modules.iter().map(|m| m.state).collect::<Vec<_>>());
     let ready = state == KymaState::Ready;
-    let status = if ready { "True" } else { "False" };
-    let previous = current.conditions.iter().find(|c| c.type_ == MODULES_CONDITION);
-    let condition = Condition {
-        type_: MODULES_CONDITION.into(),
-        status: status.into(),
-        reason: CONDITION_REASON.into(),
-        message: if ready { ALL_READY } else { NOT_ALL_READY }.into(),
-        observed_generation: kyma.metadata.generation,
-        last_transition_time: match previous {
-            Some(p) if p.status == status => p.last_transition_time.clone(),
-            _ => Time(Timestamp::now()),
-        },
-    };
+    let modules_condition =
+        Decided::new(MODULES_CONDITION, ready, CONDITION_REASON, if ready { ALL_READY } else { NOT_ALL_READY });
+    let conditions = conditions::merge(&current.conditions, &[modules_condition], kyma.metadata.generation);
     let operation = if ready { "kyma is ready" } else { "waiting for all modules to become ready" };
     let last_operation = match &current.last_operation {
         Some(last) if last.operation == operation => last.clone(),
@@ -270,7 +254,7 @@ pub fn desired_status(kyma: &Kyma, modules: Vec<ModuleStatus>) -> KymaStatus {
     KymaStatus {
         state: Some(state),
         modules,
-        conditions: vec![condition],
+        conditions,
         last_operation: Some(last_operation),
         active_channel: Some(kyma.spec.channel.clone()),
     }

@@ -15,4 +15,4 @@ mod shared;
 
 pub use context::{Config, Context, KymaMode};
 pub use error::ReconcileError;
-pub use run::run;
+pub use run::{Uninstalling, run};

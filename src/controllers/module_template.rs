@@ -92,8 +92,9 @@ pub fn version_of(release_meta: &Value, channel: &str) -> Result<String, String>
 /// Resolves the module for `channel` from the cluster (the Kyma CR's namespace, then `kcp-system`),
 /// else from the embedded template.
 pub async fn resolve(client: &Client, kyma_namespace: &str, channel: &str) -> Result<Resolved, ResolveError> {
-    let namespaces = [kyma_namespace, KCP_NAMESPACE];
-    for namespace in namespaces.iter().take(if kyma_namespace == KCP_NAMESPACE { 1 } else { 2 }) {
+    let mut namespaces = vec![kyma_namespace, KCP_NAMESPACE];
+    namespaces.dedup();
+    for namespace in namespaces {
         let Some(meta) = get_opt(client, &module_release_meta_resource(), namespace, MODULE).await? else {
             continue;
         };
@@ -113,7 +114,7 @@ pub async fn resolve(client: &Client, kyma_namespace: &str, channel: &str) -> Re
             &module_template_resource().api_version,
             "ModuleTemplate",
             &name,
-            Some((*namespace).to_owned()),
+            Some(namespace.to_owned()),
         );
         return Ok(Resolved { data, version, template: Some(tracking) });
     }

@@ -24,6 +24,10 @@ use super::{Config, Context, KymaMode, crds, eventing, kyma, nats};
 use crate::api::{Eventing, Kyma, Nats};
 use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, owner_from_labels};
 
+/// Whether one of the manager's CRDs was gone or being deleted when it stopped (the module is being removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uninstalling(pub bool);
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("loading the bundled chart: {0}")]
@@ -128,18 +132,19 @@ fn referring<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
 /// Runs the controllers until `shutdown` completes, then lets running reconciles finish. Without
 /// its CRDs the manager waits for them (not ready); when one is deleted the controllers stop and
 /// wait for it to return, so that a re-installed CRD is watched again within seconds.
+/// Returns whether the module was being removed when the manager stopped.
 pub async fn run(
     client: Client,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-) -> Result<(), RunError> {
+) -> Result<Uninstalling, RunError> {
     let shutdown = shutdown.shared();
     let required = crds::required(config.kyma_mode);
     loop {
         config.readiness.set_not_ready();
         tokio::select! {
             () = crds::wait_until_established(&client, &required) => {}
-            () = shutdown.clone() => return Ok(()),
+            () = shutdown.clone() => return Ok(Uninstalling(crds::module_uninstalling(&client).await)),
         }
         let lifecycle_manager = match config.kyma_mode {
             KymaMode::Standalone => Some(crds::lifecycle_manager_runs(&client).await),
@@ -151,8 +156,7 @@ pub async fn run(
         if shutdown.clone().now_or_never().is_some() {
             // Shut down: a CRD being deleted means the module is being removed; no manager may be
             // left to handle our finalizers, so they go now (owned children follow by garbage collection).
-            crds::release_finalizers_if_uninstalling(&client).await;
-            return Ok(());
+            return Ok(Uninstalling(crds::release_finalizers_if_uninstalling(&client).await));
         }
     }
 }

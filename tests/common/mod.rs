@@ -161,22 +161,42 @@ pub async fn install_istio_destinationrule_crd(client: &Client) {
     wait_until(&crds, &name, conditions::is_crd_established(), Duration::from_secs(30)).await;
 }
 
+/// The API of `object`'s kind (resolved through discovery), in its namespace (`default` when it names none).
+pub async fn dynamic_api(client: &Client, object: &serde_json::Value) -> Result<Api<kube::api::DynamicObject>, String> {
+    use kube::api::GroupVersionKind;
+    use kube::discovery::{self, Scope};
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap_or_default());
+    let (resource, capabilities) =
+        discovery::pinned_kind(client, &gvk).await.map_err(|e| format!("discovering {gvk:?}: {e}"))?;
+    Ok(match capabilities.scope {
+        Scope::Namespaced => Api::namespaced_with(
+            client.clone(),
+            object["metadata"]["namespace"].as_str().unwrap_or("default"),
+            &resource,
+        ),
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+    })
+}
+
+/// The YAML documents of a file of this repository (`module-template.yaml`, `release/...`).
+pub fn repo_documents(path: &str) -> Vec<serde_json::Value> {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    text.split("\n---\n")
+        .map(|doc| yaml_serde::from_str::<serde_json::Value>(doc).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
 /// Server-side applies one rendered object (optionally as a dry run), resolving its resource through discovery.
 pub async fn apply_manifest(
     client: &Client,
     manifest: &eventing_manager::chart::Manifest,
     dry_run: bool,
 ) -> Result<kube::api::DynamicObject, String> {
-    use kube::api::{DynamicObject, GroupVersionKind};
-    use kube::discovery::{self, Scope};
-    let (group, version) = manifest.api_version().rsplit_once('/').unwrap_or(("", manifest.api_version()));
-    let gvk = GroupVersionKind::gvk(group, version, manifest.kind());
-    let (resource, capabilities) =
-        discovery::pinned_kind(client, &gvk).await.map_err(|e| format!("discovering {gvk:?}: {e}"))?;
-    let api: Api<DynamicObject> = match capabilities.scope {
-        Scope::Namespaced => Api::namespaced_with(client.clone(), manifest.namespace().unwrap_or("default"), &resource),
-        Scope::Cluster => Api::all_with(client.clone(), &resource),
-    };
+    let api = dynamic_api(client, &manifest.object).await?;
     // Strict: an unknown or misspelled field is an error, not a warning and a dropped field.
     let mut params = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
     params.dry_run = dry_run;
