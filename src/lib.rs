@@ -10,4 +10,6 @@ pub mod health;
 pub mod leader;
 pub mod metrics;
 pub mod naming;
+pub mod quantity;
 pub mod telemetry;
+pub mod text;

@@ -247,26 +247,37 @@ fn run(args: RunArgs) -> Result<(), String> {
             &identity,
             std::time::Duration::from_secs(args.lease_duration_seconds),
         );
-        let mut elector = Elector::new(client.clone(), lease.clone());
-        // A replica standing by is healthy and ready: a rolling update must be able to start it.
-        config.readiness.set_ready();
-        eventing_manager::metrics::set_leader(false);
-        tracing::info!(identity = %elector.identity(), lease = %lease.name, "waiting for leadership");
-        tokio::select! {
-            () = elector.acquire() => {}
-            () = shutdown.clone() => return Ok(()),
+        loop {
+            // A replica standing by is healthy and ready: a rolling update must be able to start it.
+            config.readiness.set_ready();
+            let mut elector = Elector::new(client.clone(), lease.clone());
+            eventing_manager::metrics::set_leader(false);
+            tracing::info!(identity = %elector.identity(), lease = %lease.name, "waiting for leadership");
+            tokio::select! {
+                () = elector.acquire() => {}
+                () = shutdown.clone() => return Ok(()),
+            }
+            // Losing the Lease stops the controllers at once: another replica may lead now. The
+            // process stays and competes again, so that after an API server outage (which no
+            // replica can renew through) the manager leads again as soon as the server is back.
+            let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+            let holder = tokio::spawn(async move {
+                let lost = elector.hold().await;
+                tracing::error!("{lost}; stopping the controllers so that only the leader reconciles");
+                let _ = lost_tx.send(());
+            });
+            let lost = lost_rx.map(drop).shared();
+            let stop = futures::future::select(shutdown.clone(), lost.clone()).map(drop);
+            let result = controllers::run(client.clone(), config.clone(), stop).await.map_err(|e| e.to_string());
+            holder.abort();
+            if lost.clone().now_or_never().is_some() && shutdown.clone().now_or_never().is_none() {
+                result?;
+                continue;
+            }
+            let uninstalling = matches!(result, Ok(controllers::Uninstalling(true)));
+            Elector::new(client, lease).release(uninstalling).await;
+            return result.map(drop);
         }
-        // Losing the Lease ends the process at once (as client-go does): another replica may lead now.
-        let holder = tokio::spawn(async move {
-            let lost = elector.hold().await;
-            tracing::error!("{lost}; exiting so that only the leader reconciles");
-            std::process::exit(1);
-        });
-        let result = controllers::run(client.clone(), config, shutdown).await.map_err(|e| e.to_string());
-        holder.abort();
-        let uninstalling = matches!(result, Ok(controllers::Uninstalling(true)));
-        Elector::new(client, lease).release(uninstalling).await;
-        result.map(drop)
     })
 }
 

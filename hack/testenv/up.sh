@@ -8,18 +8,27 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 env_dir="${TESTENV_DIR:-$repo/.testenv}"
 bin="$env_dir/bin"
+# build.sh links the binaries into BIN_DIR: the same folder, whatever TESTENV_DIR is.
+export BIN_DIR="$bin"
 pki="$env_dir/pki"
 logs="$env_dir/logs"
 pids="$env_dir/pids"
 kubeconfig="$env_dir/kubeconfig"
 nodes="${TESTENV_NODES:-3}"
 
-etcd_port=32379
-etcd_peer_port=32380
-api_port="${TESTENV_API_PORT:-36443}"
-kcm_port=36444
-scheduler_port=36445
-kwok_port=36446
+# Below Linux's ephemeral range (32768-60999), where an outgoing connection could hold a port.
+etcd_port=26379
+etcd_peer_port=26380
+api_port="${TESTENV_API_PORT:-26443}"
+kcm_port=26444
+scheduler_port=26445
+kwok_port=26446
+read -r ephemeral_low ephemeral_high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768 ephemeral_high=60999
+for port in "$etcd_port" "$etcd_peer_port" "$api_port" "$kcm_port" "$scheduler_port" "$kwok_port"; do
+	if ((port >= ephemeral_low && port <= ephemeral_high)); then
+		echo "testenv: port $port lies in this machine's ephemeral port range ($ephemeral_low-$ephemeral_high)" >&2
+	fi
+done
 
 log() { echo "testenv: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -116,7 +125,7 @@ if [[ -n "${TESTENV_AUDIT:-}" ]]; then
 	audit_args=(--audit-policy-file "$env_dir/audit-policy.yaml" --audit-log-path "$logs/audit.log")
 fi
 
-launch kube-apiserver "$bin/kube-apiserver" \
+apiserver_args=("$bin/kube-apiserver" \
 	--etcd-servers "http://127.0.0.1:$etcd_port" \
 	--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
 	--tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
@@ -124,7 +133,10 @@ launch kube-apiserver "$bin/kube-apiserver" \
 	--service-account-issuer https://kubernetes.default.svc.cluster.local \
 	--service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
 	--service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none --authorization-mode RBAC --allow-privileged=true \
-	--cert-dir "$env_dir/apiserver-certs" "${audit_args[@]}"
+	--cert-dir "$env_dir/apiserver-certs" "${audit_args[@]}")
+# The command line, one argument per line: tests that stop and restart the API server replay it.
+printf '%s\n' "${apiserver_args[@]}" >"$env_dir/kube-apiserver.args"
+launch kube-apiserver "${apiserver_args[@]}"
 
 for _ in $(seq 1 120); do
 	"$bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::status::{State, conditions_schema};
+use super::validate::cel;
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
@@ -35,9 +36,18 @@ pub struct EventingSpec {
     pub logging: Logging,
     /// Labels added to every object the module renders.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": 63}, "maxProperties" = 64, "x-kubernetes-validations" = [
+        {"rule": cel::KEYS, "message": "spec.labels keys must be qualified names ([prefix/]name, name at most 63 characters)"},
+        {"rule": cel::NOT_RESERVED, "message": "spec.labels must not set keys the manager sets (eventing-manager.kyma-project.io/*, app.kubernetes.io/managed-by, name, instance)"},
+        {"rule": cel::LABEL_VALUES, "message": "spec.labels values must be at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"}
+    ]))]
     pub labels: BTreeMap<String, String>,
     /// Annotations added to every object the module renders.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 64, "x-kubernetes-validations" = [
+        {"rule": cel::KEYS, "message": "spec.annotations keys must be qualified names ([prefix/]name, name at most 63 characters)"},
+        {"rule": cel::NOT_RESERVED, "message": "spec.annotations must not set keys the manager sets (eventing-manager.kyma-project.io/*, app.kubernetes.io/managed-by, name, instance)"}
+    ]))]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -99,8 +109,8 @@ pub struct BackendConfig {
     /// Maximum size of the eventing stream, a Kubernetes quantity (`700Mi`); `-1` for no limit.
     #[serde(default = "default_stream_max_size")]
     #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
-        "rule": "self == '-1' || isQuantity(self)",
-        "message": "spec.backend.config.natsStreamMaxSize must be a quantity such as 700Mi, or -1 for no limit"
+        "rule": format!("self == '-1' || ({})", cel::STORAGE_SIZE),
+        "message": "spec.backend.config.natsStreamMaxSize must be a whole number of bytes greater than 0 and at most 1Pi, such as 700Mi, or -1 for no limit"
     }]))]
     pub nats_stream_max_size: String,
     /// Maximum messages kept per subject; `-1` for no limit.
@@ -109,7 +119,10 @@ pub struct BackendConfig {
     pub nats_max_msgs_per_topic: i64,
     /// Prefix of the event types the publisher accepts.
     #[serde(default = "default_event_type_prefix")]
-    #[schemars(length(max = 128))]
+    #[schemars(length(max = 128), extend("x-kubernetes-validations" = [{
+        "rule": "self.matches('^\\\\S+$')",
+        "message": "spec.backend.config.eventTypePrefix cannot be empty or contain spaces"
+    }]))]
     pub event_type_prefix: String,
     /// `namespace/name` of the Secret with the EventMesh credentials; required for `EventMesh`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

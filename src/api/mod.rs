@@ -4,6 +4,7 @@ pub mod eventing;
 pub mod kyma;
 pub mod nats;
 pub mod status;
+pub mod validate;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

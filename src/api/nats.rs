@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::status::{State, conditions_schema};
+use super::validate::cel;
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
@@ -45,9 +46,18 @@ pub struct NatsSpec {
     pub resources: Option<ResourceRequirements>,
     /// Labels added to every object rendered for this cluster.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": 63}, "maxProperties" = 64, "x-kubernetes-validations" = [
+        {"rule": cel::KEYS, "message": "spec.labels keys must be qualified names ([prefix/]name, name at most 63 characters)"},
+        {"rule": cel::NOT_RESERVED, "message": "spec.labels must not set keys the manager sets (eventing-manager.kyma-project.io/*, app.kubernetes.io/managed-by, name, instance)"},
+        {"rule": cel::LABEL_VALUES, "message": "spec.labels values must be at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit"}
+    ]))]
     pub labels: BTreeMap<String, String>,
     /// Annotations added to every object rendered for this cluster.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 64, "x-kubernetes-validations" = [
+        {"rule": cel::KEYS, "message": "spec.annotations keys must be qualified names ([prefix/]name, name at most 63 characters)"},
+        {"rule": cel::NOT_RESERVED, "message": "spec.annotations must not set keys the manager sets (eventing-manager.kyma-project.io/*, app.kubernetes.io/managed-by, name, instance)"}
+    ]))]
     pub annotations: BTreeMap<String, String>,
     /// What happens to the JetStream volume claims when the cluster is deleted.
     #[serde(default)]
@@ -78,7 +88,10 @@ pub struct Cluster {
     pub name: Option<String>,
     /// Extra routes to servers outside this cluster, as `nats://host:port` or `tls://host:port`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32), extend("x-kubernetes-list-type" = "set"), inner(length(max = 512), regex(pattern = r"^(nats|tls)://[^\s/]+:[0-9]+$")))]
+    #[schemars(length(max = 32), inner(length(max = 512)), extend("x-kubernetes-list-type" = "set", "x-kubernetes-validations" = [{
+        "rule": cel::ROUTES,
+        "message": "spec.cluster.routes must be nats://host:port or tls://host:port (port 1-65535; no credentials, no path)"
+    }]))]
     pub routes: Vec<String>,
 }
 
@@ -116,8 +129,8 @@ pub struct MemStorage {
     /// JetStream memory store limit per server.
     #[serde(default = "default_storage_size")]
     #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
-        "rule": "isQuantity(self)",
-        "message": "spec.jetStream.memStorage.size must be a quantity such as 1Gi"
+        "rule": cel::STORAGE_SIZE,
+        "message": "spec.jetStream.memStorage.size must be a whole number of bytes greater than 0 and at most 1Pi, such as 1Gi"
     }]))]
     pub size: String,
 }
@@ -153,13 +166,13 @@ pub struct FileStorage {
     pub enabled: bool,
     /// Storage class of the volume claims; the cluster's default class when unset. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"))]
     pub storage_class_name: Option<String>,
     /// Volume size per server; may grow (when the class allows expansion), never shrink.
     #[serde(default = "default_storage_size")]
     #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
-        "rule": "isQuantity(self)",
-        "message": "spec.jetStream.fileStorage.size must be a quantity such as 1Gi"
+        "rule": cel::STORAGE_SIZE,
+        "message": "spec.jetStream.fileStorage.size must be a whole number of bytes greater than 0 and at most 1Pi, such as 1Gi"
     }]))]
     pub size: String,
 }
@@ -180,6 +193,11 @@ fn default_storage_size() -> String {
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!(self.port in [4222, 6222, 8222])",
+    "message": "spec.leafNodes.port must not be 4222 (client), 6222 (cluster) or 8222 (monitoring)",
+    "fieldPath": ".port"
+}]))]
 pub struct LeafNodes {
     /// Accept leaf node connections (a primary cluster).
     #[serde(default)]
@@ -219,11 +237,11 @@ pub struct LeafAuthorization {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeafRemote {
-    /// URLs of the remote cluster's leaf node port.
-    #[schemars(
-        length(min = 1, max = 16),
-        inner(length(max = 512), regex(pattern = r"^(nats-leaf|nats|tls|ws|wss)://\S+$"))
-    )]
+    /// URLs of the remote cluster's leaf node port (credentials belong in `credentials`, not in the URL).
+    #[schemars(length(min = 1, max = 16), inner(length(max = 512)), extend("x-kubernetes-validations" = [{
+        "rule": cel::REMOTE_URLS,
+        "message": "spec.leafNodes.remotes[].urls must be nats-leaf://, nats://, tls://, ws:// or wss:// with a host and an optional port 1-65535 (no credentials, no path)"
+    }]))]
     pub urls: Vec<String>,
     /// A Secret in the CR's namespace whose key holds the remote's credentials (a `.creds` file).
     #[serde(default, skip_serializing_if = "Option::is_none")]

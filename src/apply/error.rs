@@ -11,6 +11,14 @@ pub enum ApplyError {
         "{object} belongs to the release of {owner}; two CRs cannot install the same objects (change the release name or install namespace, or delete one CR)"
     )]
     Conflict { object: String, owner: String },
+    /// An object with a name the release needs exists, but this manager did not create it.
+    #[error(
+        "{object} exists and was not created by {manager} (it lacks the label app.kubernetes.io/managed-by={manager} and this CR's owner labels); it is left untouched: delete or rename it, or choose another name"
+    )]
+    NotOurs { object: String, manager: String },
+    /// A conflict, with the CR field that chose the object's name.
+    #[error("{source}; the name comes from the CR's {field}")]
+    Named { field: &'static str, source: Box<ApplyError> },
     #[error("pruning {object}: {source}")]
     Prune { object: String, source: kube::Error },
 }

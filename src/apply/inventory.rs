@@ -70,6 +70,13 @@ impl Owner {
         self.labels().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
     }
 
+    /// Whether a live object (JSON) carries this owner's inventory labels: this manager created it
+    /// for this CR.
+    pub fn created(&self, live: &Value) -> bool {
+        let labels = live.pointer("/metadata/labels").and_then(Value::as_object);
+        self.labels().iter().all(|(k, v)| labels.and_then(|l| l.get(k)?.as_str()) == Some(v.as_str()))
+    }
+
     /// Whether an object's labels say it belongs to this owner.
     pub fn owns(&self, labels: &BTreeMap<String, String>) -> bool {
         self.labels().iter().all(|(k, v)| labels.get(k) == Some(v))

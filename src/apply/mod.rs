@@ -15,8 +15,12 @@ pub use live::LiveObjects;
 pub use readiness::{Rollout, deployment_rollout, statefulset_rollout};
 pub use resolve::{Resolved, Resolver};
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
+use serde_json::Value;
 
 use crate::chart::Manifest;
 
@@ -31,6 +35,31 @@ pub struct ApplyReport {
     pub terminating: Vec<String>,
 }
 
+/// What the manager last wrote to one object: the resource version and generation the API server
+/// answered with. A cache that has not reached this version must not decide anything about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub resource_version: String,
+    pub generation: Option<i64>,
+}
+
+impl Written {
+    /// Whether an object read with `resource_version` already reflects this write. Resource versions
+    /// are etcd revisions; when one is not a number, only an identical version counts.
+    pub fn seen_by(&self, resource_version: Option<&str>) -> bool {
+        let Some(seen) = resource_version else { return false };
+        match (seen.parse::<u64>(), self.resource_version.parse::<u64>()) {
+            (Ok(seen), Ok(written)) => seen >= written,
+            _ => seen == self.resource_version,
+        }
+    }
+}
+
+/// `kind/namespace/name`: the key of [`Applier::written`].
+pub fn object_key(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    format!("{kind}/{}/{name}", namespace.unwrap_or_default())
+}
+
 /// Server-side apply with one field manager, for the objects of one release.
 #[derive(Clone)]
 pub struct Applier {
@@ -38,33 +67,79 @@ pub struct Applier {
     resolver: Resolver,
     live: LiveObjects,
     field_manager: String,
+    written: Arc<Mutex<HashMap<String, Written>>>,
 }
 
 impl Applier {
     pub fn new(client: Client, live: LiveObjects, field_manager: &str) -> Self {
-        Self { resolver: Resolver::new(client.clone()), client, live, field_manager: field_manager.to_owned() }
+        Self {
+            resolver: Resolver::new(client.clone()),
+            client,
+            live,
+            field_manager: field_manager.to_owned(),
+            written: Arc::default(),
+        }
     }
 
-    pub fn live(&self) -> &LiveObjects {
-        &self.live
+    /// What this manager last wrote to the object `kind/namespace/name`, if it wrote it.
+    pub fn written(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Written> {
+        self.written.lock().unwrap_or_else(|e| e.into_inner()).get(&object_key(kind, namespace, name)).cloned()
     }
 
-    /// Applies `owner`'s manifests in order; objects whose live state already holds every rendered
-    /// field are not written (an unchanged release makes no API writes). An object that another CR's
-    /// release owns is not taken over: that is a conflict the user must resolve.
+    fn remember(&self, kind: &str, namespace: Option<&str>, name: &str, written: Option<Written>) {
+        let mut map = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        match written {
+            Some(written) => map.insert(object_key(kind, namespace, name), written),
+            None => map.remove(&object_key(kind, namespace, name)),
+        };
+    }
+
+    /// The live object as a decision may use it: from the cache when the cache has seen our last
+    /// write to it, else from the API server. The caches hold only what carries our managed-by
+    /// label, so an object missing there may still exist (a user's): the API server says.
+    async fn read(
+        &self,
+        resolved: &Resolved,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ApplyError> {
+        let kind = resolved.resource.kind.as_str();
+        if let Some(cached) = self.live.cached(kind, namespace, name) {
+            let version = cached.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+            if self.written(kind, namespace, name).is_none_or(|w| w.seen_by(version)) {
+                return Ok(Some(cached));
+            }
+        }
+        self.live.get_from_api(&self.client, resolved, namespace, name).await
+    }
+
+    /// Applies `owner`'s manifests; objects whose live state already holds every rendered field are
+    /// not written (an unchanged release makes no API writes). Every object is checked before any
+    /// is written: one that another CR's release owns, or that this manager did not create, stops
+    /// the apply with nothing written, taken over or owner-referenced.
     pub async fn apply(&self, owner: &Owner, manifests: &[Manifest]) -> Result<ApplyReport, ApplyError> {
         let mut report = ApplyReport::default();
-        let params = PatchParams::apply(&self.field_manager).force();
+        let mut plan = Vec::with_capacity(manifests.len());
         for manifest in manifests {
             let Some(resolved) = self.resolver.resolve(manifest.api_version(), manifest.kind()).await? else {
                 report.unserved.push(format!("{}/{}", manifest.api_version(), manifest.kind()));
                 continue;
             };
-            let namespace = manifest.namespace();
-            if let Some(live) = self.live.get(&self.client, &resolved, namespace, manifest.name()).await? {
-                if let Some(other) = owned_by_another(&live, owner) {
+            let live = self.read(&resolved, manifest.namespace(), manifest.name()).await?;
+            if let Some(live) = &live {
+                if let Some(other) = owned_by_another(live, owner) {
                     return Err(ApplyError::Conflict { object: describe(manifest), owner: other });
                 }
+                if !owner.created(live) {
+                    return Err(ApplyError::NotOurs { object: describe(manifest), manager: owner.manager.clone() });
+                }
+            }
+            plan.push((manifest, resolved, live));
+        }
+        let params = PatchParams::apply(&self.field_manager).force();
+        for (manifest, resolved, live) in plan {
+            let namespace = manifest.namespace();
+            if let Some(live) = live {
                 if live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
                     report.terminating.push(describe(manifest));
                     continue;
@@ -76,8 +151,13 @@ impl Applier {
             }
             let api = resolved.api(&self.client, namespace);
             match api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object)).await {
-                Ok(_) => {
+                Ok(object) => {
                     crate::metrics::api_write("patch", manifest.kind());
+                    let written = object
+                        .metadata
+                        .resource_version
+                        .map(|resource_version| Written { resource_version, generation: object.metadata.generation });
+                    self.remember(manifest.kind(), namespace, manifest.name(), written);
                     report.applied += 1;
                 }
                 // The namespace is being deleted (and the CR with it, soon): nothing to create there.
@@ -117,6 +197,7 @@ impl Applier {
                     continue;
                 }
                 let api: Api<DynamicObject> = resolved.api(&self.client, namespace.as_deref());
+                self.remember(kind, namespace.as_deref(), &name, None);
                 match api.delete(&name, &DeleteParams::background()).await {
                     Ok(_) => {
                         crate::metrics::api_write("delete", kind);

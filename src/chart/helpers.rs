@@ -403,26 +403,7 @@ fn to_bytes(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, Re
 }
 
 pub fn quantity_bytes(quantity: &str) -> Option<u64> {
-    let quantity = quantity.trim();
-    let split = quantity.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(quantity.len());
-    let (number, suffix) = quantity.split_at(split);
-    let multiplier: u64 = match suffix {
-        "" => 1,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        "T" => 1_000_000_000_000,
-        "P" => 1_000_000_000_000_000,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        "Pi" => 1 << 50,
-        _ => return None,
-    };
-    let number: f64 = number.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    let bytes = (number * multiplier as f64).ceil();
-    (bytes <= u64::MAX as f64).then_some(bytes as u64)
+    crate::quantity::bytes(quantity.trim())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -531,7 +512,7 @@ mod tests {
         for (quantity, bytes) in [("0", Some(0)), ("1k", Some(1000)), ("2Mi", Some(2 << 20)), ("1Ti", Some(1 << 40))] {
             assert_eq!(quantity_bytes(quantity), bytes, "{quantity}");
         }
-        for bad in ["", "Gi", "1Zi", "-1Gi", "1e3", "1..2"] {
+        for bad in ["", "Gi", "1Zi", "-1Gi", "1500m", "1..2"] {
             assert_eq!(quantity_bytes(bad), None, "{bad}");
         }
     }

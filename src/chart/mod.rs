@@ -17,6 +17,7 @@ pub use helpers::{fullname_of as helpers_fullname, quantity_bytes};
 pub use load::{Chart, Dependency};
 pub use manifest::{Manifest, apply_order, to_yaml_stream};
 pub use render::{CompiledChart, Release, render};
+pub use values::merge as merge_values;
 
 /// The Eventing module's chart, compiled into the binary.
 pub static BUNDLED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/module-chart");

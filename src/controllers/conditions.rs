@@ -14,7 +14,7 @@ pub struct Decided {
 
 impl Decided {
     pub fn new(kind: &'static str, status: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, status, reason: reason.into(), message: message.into() }
+        Self { kind, status, reason: reason.into(), message: crate::text::message(&message.into()) }
     }
 }
 

@@ -2,13 +2,15 @@
 //! the manager's configuration.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
+use kube::core::DeserializeGuard;
 use kube::runtime::reflector::Store;
 
+use super::children::Children;
 use crate::apply::Applier;
 use crate::chart::{self, ChartError, CompiledChart};
 
@@ -57,10 +59,11 @@ impl Default for Config {
 /// APIs the charts test with `hasApiVersion`, and the CRD that serves each.
 pub const OPTIONAL_APIS: &[(&str, &str)] = &[("networking.istio.io/v1", "destinationrules.networking.istio.io")];
 
-/// The caches of the CRs themselves, for decisions that look beyond one CR (the module's removal).
+/// The caches of the CRs themselves, for decisions that look beyond one CR (the module's removal,
+/// one Eventing CR per namespace). Guarded: a CR that does not deserialize is held as an error.
 pub struct CrStores {
-    pub nats: Store<crate::api::Nats>,
-    pub eventings: Store<crate::api::Eventing>,
+    pub nats: Store<DeserializeGuard<crate::api::Nats>>,
+    pub eventings: Store<DeserializeGuard<crate::api::Eventing>>,
 }
 
 pub struct Context {
@@ -72,10 +75,13 @@ pub struct Context {
     pub module_chart: CompiledChart,
     /// The module chart's kinds plus Secret (the copied EventMesh Secret).
     pub module_kinds: Vec<(String, String)>,
+    /// The caches of what the charts render (the read model of every reconcile's snapshot).
+    pub children: Arc<Children>,
     /// The CRDs of [`OPTIONAL_APIS`], watched so that installing Istio renders DestinationRules.
-    pub optional_crds: Store<CustomResourceDefinition>,
+    pub optional_crds: Vec<Store<CustomResourceDefinition>>,
     pub crs: CrStores,
-    pub(super) master_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// The key generated passwords derive from (see `credentials`).
+    pub(super) master_key: Vec<u8>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -84,8 +90,10 @@ impl Context {
         client: Client,
         applier: Applier,
         config: Config,
-        optional_crds: Store<CustomResourceDefinition>,
+        children: Arc<Children>,
+        optional_crds: Vec<Store<CustomResourceDefinition>>,
         crs: CrStores,
+        master_key: Vec<u8>,
     ) -> Result<Self, ChartError> {
         let module = chart::bundled()?;
         let nats = module
@@ -105,9 +113,10 @@ impl Context {
             nats_kinds,
             module_chart: module.compile()?,
             module_kinds,
+            children,
             optional_crds,
             crs,
-            master_key: tokio::sync::OnceCell::new(),
+            master_key,
             failures: Mutex::default(),
         })
     }
@@ -118,7 +127,7 @@ impl Context {
             .iter()
             .filter(|(api_version, crd)| {
                 let (_, version) = api_version.rsplit_once('/').unwrap_or_default();
-                self.optional_crds.state().iter().any(|c| {
+                self.optional_crds.iter().flat_map(Store::state).any(|c| {
                     c.metadata.name.as_deref() == Some(*crd)
                         && c.metadata.deletion_timestamp.is_none()
                         && c.spec.versions.iter().any(|v| v.name == version && v.served)
@@ -128,12 +137,12 @@ impl Context {
             .collect()
     }
 
-    /// The delay before retrying a failed object: doubling from 1 s up to 5 minutes.
-    pub fn backoff(&self, key: &str) -> Duration {
+    /// The delay before retrying a failed object: doubling from 1 s up to `max`.
+    pub fn backoff(&self, key: &str, max: Duration) -> Duration {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let count = failures.entry(key.to_owned()).or_default();
         *count = count.saturating_add(1);
-        Duration::from_secs(1u64 << (*count - 1).min(8)).min(Duration::from_secs(300))
+        Duration::from_secs(1u64 << (*count - 1).min(9)).min(max)
     }
 
     pub fn reset_backoff(&self, key: &str) {

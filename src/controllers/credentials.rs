@@ -11,11 +11,12 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ObjectMeta, PostParams};
-use kube::{Api, Client};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Client, ResourceExt};
 
 use super::{Context, ReconcileError};
 use crate::api::Nats;
-use crate::apply::Owner;
+use crate::apply::{ApplyError, Owner};
 
 pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
 
@@ -34,21 +35,17 @@ async fn owned_by_nats_crd(client: &Client) -> Option<Vec<OwnerReference>> {
     }])
 }
 
-async fn master_key(client: &Client, namespace: &str, manager_name: &str) -> Result<Vec<u8>, ReconcileError> {
+async fn stored_key(client: &Client, namespace: &str, manager_name: &str) -> Result<Vec<u8>, String> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let object = || format!("Secret {namespace}/{MASTER_KEY_SECRET}");
     let read = |secret: Secret| secret.data.and_then(|d| d.get("key").map(|k| k.0.clone())).filter(|k| k.len() >= 32);
-    if let Some(key) = secrets
-        .get_opt(MASTER_KEY_SECRET)
-        .await
-        .map_err(|source| ReconcileError::Prepare { object: object(), source })?
-        .and_then(read)
-    {
-        return Ok(key);
+    match secrets.get_opt(MASTER_KEY_SECRET).await {
+        Ok(Some(secret)) => {
+            return read(secret).ok_or_else(|| format!("{namespace}/{MASTER_KEY_SECRET} has no 32-byte key"));
+        }
+        Ok(None) => {}
+        Err(error) => return Err(format!("reading {namespace}/{MASTER_KEY_SECRET}: {error}")),
     }
-    let mut key = vec![0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|e| ReconcileError::Invalid(format!("the operating system's random generator failed: {e}")))?;
+    let key = random_key()?;
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(MASTER_KEY_SECRET.into()),
@@ -65,14 +62,36 @@ async fn master_key(client: &Client, namespace: &str, manager_name: &str) -> Res
     match secrets.create(&PostParams::default(), &secret).await {
         Ok(_) => Ok(key),
         // Another replica made it first: use theirs.
-        Err(kube::Error::Api(status)) if status.code == 409 => {
-            let existing = secrets
-                .get(MASTER_KEY_SECRET)
-                .await
-                .map_err(|source| ReconcileError::Prepare { object: object(), source })?;
-            read(existing).ok_or_else(|| ReconcileError::Invalid(format!("{} has no 32-byte key", object())))
+        Err(kube::Error::Api(status)) if status.code == 409 => match secrets.get(MASTER_KEY_SECRET).await {
+            Ok(existing) => read(existing).ok_or_else(|| format!("{namespace}/{MASTER_KEY_SECRET} has no 32-byte key")),
+            Err(error) => Err(format!("reading {namespace}/{MASTER_KEY_SECRET}: {error}")),
+        },
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            Err(format!("the manager's namespace {namespace} does not exist (--namespace)"))
         }
-        Err(source) => Err(ReconcileError::Prepare { object: object(), source }),
+        Err(error) => Err(format!("creating {namespace}/{MASTER_KEY_SECRET}: {error}")),
+    }
+}
+
+fn random_key() -> Result<Vec<u8>, String> {
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| format!("the operating system's random generator failed: {e}"))?;
+    Ok(key)
+}
+
+/// The key generated passwords derive from, read or created once at start-up. When it cannot be
+/// stored, start-up says so once and the key lives in memory: clusters still get credentials, and
+/// a credentials Secret deleted later is re-created with a new password, to which the servers are
+/// rolled (the pod template carries the Secret's UID).
+pub async fn master_key(client: &Client, namespace: &str, manager_name: &str) -> Result<Vec<u8>, ReconcileError> {
+    match stored_key(client, namespace, manager_name).await {
+        Ok(key) => Ok(key),
+        Err(problem) => {
+            tracing::error!(
+                "{problem}: the key of generated passwords is kept in memory only; a credentials Secret deleted later gets a new password and its servers are restarted with it"
+            );
+            random_key().map_err(ReconcileError::Internal)
+        }
     }
 }
 
@@ -85,26 +104,34 @@ pub fn derive(key: &[u8], uid: &str, purpose: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
-/// Makes sure the Secret `name` with `key: password for purpose` exists; an existing Secret is never
-/// changed. The password is never logged.
-pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose: &str) -> Result<(), ReconcileError> {
+/// Makes sure the Secret `name` with `key: password for purpose` exists and returns its UID. An
+/// existing Secret of this CR is never changed (its password stays); one this manager did not
+/// create is a conflict. The password is never logged.
+pub async fn ensure(
+    ctx: &Context,
+    owner: &Owner,
+    name: &str,
+    key: &str,
+    purpose: &str,
+) -> Result<String, ReconcileError> {
     let namespace = &owner.install_namespace;
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let object = || format!("Secret {namespace}/{name}");
-    let cached =
-        ctx.applier.live().secrets.as_ref().is_some_and(|store| {
-            store.get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace)).is_some()
-        });
-    if cached
-        || secrets.get_opt(name).await.map_err(|source| ReconcileError::Prepare { object: object(), source })?.is_some()
-    {
-        return Ok(());
+    let cached = ctx.children.secrets.store.get(&ObjectRef::new(name).within(namespace));
+    let existing = match cached {
+        Some(secret) => Some(secret.as_ref().clone()),
+        None => secrets.get_opt(name).await.map_err(|source| ReconcileError::Prepare { object: object(), source })?,
+    };
+    if let Some(existing) = existing {
+        if !owner.owns(existing.labels()) {
+            return Err(ReconcileError::Conflict(ApplyError::NotOurs {
+                object: object(),
+                manager: owner.manager.clone(),
+            }));
+        }
+        return Ok(existing.metadata.uid.unwrap_or_default());
     }
-    let master = ctx
-        .master_key
-        .get_or_try_init(|| master_key(&ctx.client, &ctx.config.manager_namespace, &ctx.config.manager_name))
-        .await?;
-    let password = derive(master, &owner.uid, purpose);
+    let password = derive(&ctx.master_key, &owner.uid, purpose);
     let mut labels = owner.labels();
     labels.insert("app.kubernetes.io/component".into(), "credentials".into());
     let secret = Secret {
@@ -120,13 +147,16 @@ pub async fn ensure(ctx: &Context, owner: &Owner, name: &str, key: &str, purpose
     };
     crate::metrics::api_write("create", "Secret");
     match secrets.create(&PostParams::default(), &secret).await {
-        Ok(_) => {
+        Ok(created) => {
             tracing::info!(secret = name, "created credentials");
-            Ok(())
+            Ok(created.metadata.uid.unwrap_or_default())
         }
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        // Made a moment ago (by this manager, before the cache showed it): read it again next time.
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            Err(ReconcileError::Prepare { object: object(), source: kube::Error::Api(status) })
+        }
         // The namespace is being deleted, and the CR with it: no credentials are needed any more.
-        Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => Ok(()),
+        Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => Ok(String::new()),
         Err(source) => Err(ReconcileError::Prepare { object: object(), source }),
     }
 }

@@ -1,35 +1,66 @@
 //! The Eventing controller: an `Eventing` CR is one release of the whole module chart; the backend
 //! type switches the nats subchart on or off, and the publisher follows the backend.
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::runtime::reflector::ObjectRef;
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::conditions::Decided;
 use super::credentials;
+use super::nats::{ADMIN_PASSWORD_KEY, CREDENTIALS_ANNOTATION, NatsNames};
 use super::pipeline::{Assessment, Module, Prepared};
+use super::snapshot::{Snapshot, Workloads};
 use super::{Context, ReconcileError};
 use crate::api::State;
 use crate::api::eventing::{ActiveBackend, Eventing, EventingSpec, EventingStatus, LogLevel, StreamStorageType};
-use crate::apply::{Owner, Rollout, deployment_rollout, statefulset_rollout};
+use crate::api::validate::{self, FieldError};
+use crate::apply::{Owner, Rollout};
 use crate::chart::{CompiledChart, Manifest, Release, helpers_fullname};
 
 pub const FINALIZER: &str = "eventing-manager.kyma-project.io/deletion-hook";
 
+/// A Secret annotation that lets Eventing CRs of other namespaces use it as their EventMesh
+/// Secret: a comma-separated list of namespaces, or `*` for every namespace.
+pub const ALLOWED_NAMESPACES_ANNOTATION: &str = "eventing-manager.kyma-project.io/allowed-namespaces";
+/// The number of servers of the module's own NATS cluster (the nats subchart's `cluster.size`).
+const MODULE_NATS_SERVERS: i32 = 3;
+
+/// Every name of an Eventing release the controller needs, made in one place and handed to the chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventingNames {
+    pub nats: NatsNames,
+    /// The publisher's Deployment.
+    pub publisher: String,
+    /// The copy of the EventMesh Secret in the release namespace that the publisher reads.
+    pub event_mesh_copy: String,
+}
+
+impl EventingNames {
+    pub fn of(release: &str) -> Self {
+        Self {
+            nats: NatsNames::of(release),
+            publisher: format!("{}-proxy", helpers_fullname(release, "publisher")),
+            event_mesh_copy: format!("{release}-eventmesh-credentials"),
+        }
+    }
+
+    /// The chart values that carry these names.
+    pub fn values(&self, namespace: &str) -> Value {
+        json!({"nats": self.nats.values(), "publisher": {"nats": {"url": self.nats.client_url(namespace)}}})
+    }
+}
+
 /// The copy of the EventMesh Secret in the release namespace that the publisher reads.
 pub fn event_mesh_copy(release: &str) -> String {
-    format!("{release}-eventmesh-credentials")
+    EventingNames::of(release).event_mesh_copy
 }
 
-fn nats_credentials(release: &str) -> String {
-    format!("{}-secret", helpers_fullname(release, "nats"))
-}
-
-fn publisher_name(release: &str) -> String {
-    format!("{}-proxy", helpers_fullname(release, "publisher"))
+/// Whether a Secret's annotation lets CRs of `namespace` use it.
+pub fn shared_with(annotations: &std::collections::BTreeMap<String, String>, namespace: &str) -> bool {
+    annotations
+        .get(ALLOWED_NAMESPACES_ANNOTATION)
+        .is_some_and(|list| list.split(',').map(str::trim).any(|n| n == "*" || n == namespace))
 }
 
 /// `namespace/name` of the EventMesh Secret, when the backend is EventMesh.
@@ -69,22 +100,6 @@ pub fn overrides(release: &str, spec: &EventingSpec) -> Value {
     values
 }
 
-fn rollout_of<K>(
-    store: Option<&kube::runtime::reflector::Store<K>>,
-    namespace: &str,
-    name: &str,
-    judge: fn(&K) -> Rollout,
-    what: &str,
-) -> Rollout
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    match store.and_then(|s| s.get(&ObjectRef::new(name).within(namespace))) {
-        Some(object) => judge(&object),
-        None => Rollout::InProgress(format!("waiting for the {what} {name}")),
-    }
-}
-
 impl Module for Eventing {
     const CONTROLLER: &'static str = "eventing";
     const FINALIZER: &'static str = FINALIZER;
@@ -103,42 +118,59 @@ impl Module for Eventing {
         ctx.config.eventing_install_namespace.as_deref()
     }
 
+    fn validate(&self) -> Result<(), FieldError> {
+        validate::eventing(&self.spec)
+    }
+
     async fn prepare(&self, ctx: &Context, owner: &Owner) -> Result<Prepared, ReconcileError> {
+        if let Some(first) = earlier_in_namespace(self, ctx) {
+            return Err(ReconcileError::Duplicate(format!(
+                "the Eventing CR {first} already provisions the module in this namespace; only one Eventing CR per namespace is allowed: delete this one"
+            )));
+        }
         let name = ctx.config.eventing_release_name.clone().unwrap_or_else(|| owner.name.clone());
         let release = Release { name, namespace: owner.install_namespace.clone() };
+        let names = EventingNames::of(&release.name);
+        let mut overrides = overrides(&release.name, &self.spec);
+        crate::chart::merge_values(&mut overrides, &names.values(&release.namespace));
         let mut prepared = Prepared {
-            overrides: overrides(&release.name, &self.spec),
+            overrides,
             release,
             warnings: Vec::new(),
             extra: Vec::new(),
             keep: Vec::new(),
+            workloads: Workloads { statefulset: None, deployment: Some(names.publisher.clone()) },
         };
         match self.spec.backend.kind.canonical() {
             ActiveBackend::Nats => {
-                let secret = nats_credentials(&prepared.release.name);
-                credentials::ensure(ctx, owner, &secret, "admin-password", "eventing-nats-admin").await?;
+                let secret = names.nats.secret.clone();
+                let uid = credentials::ensure(ctx, owner, &secret, ADMIN_PASSWORD_KEY, "eventing-nats-admin").await?;
+                prepared.overrides["nats"]["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: uid});
                 prepared.keep.push(("Secret".into(), secret));
+                prepared.workloads.statefulset = Some(names.nats.fullname.clone());
+                let replicas = self.spec.backend.config.nats_stream_replicas;
+                if replicas > MODULE_NATS_SERVERS {
+                    prepared.warnings.push(format!(
+                        "spec.backend.config.natsStreamReplicas is {replicas}, but the NATS cluster has {MODULE_NATS_SERVERS} servers: the stream cannot be created; use at most {MODULE_NATS_SERVERS}"
+                    ));
+                }
             }
             ActiveBackend::EventMesh => {
                 let Some((namespace, name)) = event_mesh_secret(&self.spec) else {
-                    return Err(ReconcileError::Invalid(
-                        "spec.backend.config.eventMeshSecret is required for the EventMesh backend".into(),
-                    ));
+                    return Err(ReconcileError::InvalidSpec(FieldError::new(
+                        "spec.backend.config.eventMeshSecret",
+                        "is required for the EventMesh backend",
+                    )));
                 };
-                let source = Api::<Secret>::namespaced(ctx.client.clone(), &namespace).get_opt(&name).await.map_err(
-                    |source| ReconcileError::Prepare { object: format!("Secret {namespace}/{name}"), source },
-                )?;
-                match source {
-                    None => prepared.warnings.push(format!(
-                        "the EventMesh Secret {namespace}/{name} (spec.backend.config.eventMeshSecret) does not exist"
-                    )),
-                    Some(source) => prepared.extra.push(Manifest {
+                match event_mesh_source(ctx, owner, &namespace, &name).await? {
+                    Err(warning) => prepared.warnings.push(warning),
+                    Ok(source) => prepared.extra.push(Manifest {
                         source: format!("copy of Secret {namespace}/{name}"),
                         object: json!({
                             "apiVersion": "v1",
                             "kind": "Secret",
                             "metadata": {
-                                "name": event_mesh_copy(&prepared.release.name),
+                                "name": names.event_mesh_copy,
                                 "namespace": prepared.release.namespace,
                             },
                             "type": source.type_.unwrap_or_else(|| "Opaque".into()),
@@ -157,29 +189,13 @@ impl Module for Eventing {
 
     async fn assess(
         &self,
-        ctx: &Context,
-        prepared: &Prepared,
+        _: &Context,
+        _: &Prepared,
+        snapshot: &Snapshot,
         warnings: &[String],
     ) -> Result<Assessment, ReconcileError> {
-        let Release { name, namespace } = &prepared.release;
-        let live = ctx.applier.live();
-        let publisher = rollout_of::<Deployment>(
-            live.deployments.as_ref(),
-            namespace,
-            &publisher_name(name),
-            deployment_rollout,
-            "Deployment",
-        );
-        let backend = match self.spec.backend.kind.canonical() {
-            ActiveBackend::Nats => rollout_of::<StatefulSet>(
-                live.statefulsets.as_ref(),
-                namespace,
-                &helpers_fullname(name, "nats"),
-                statefulset_rollout,
-                "StatefulSet",
-            ),
-            ActiveBackend::EventMesh => Rollout::Complete,
-        };
+        let publisher = snapshot.deployment_rollout();
+        let backend = snapshot.statefulset_rollout();
         let backend_condition = match (&backend, warnings.is_empty()) {
             (Rollout::InProgress(message), _) => {
                 Decided::new("BackendAvailable", false, "RollingOut", format!("NATS is rolling out: {message}"))
@@ -235,7 +251,7 @@ impl Module for Eventing {
             .filter(|n| n.labels().get(crate::apply::MANAGED_BY_LABEL) != Some(&ctx.config.manager_name))
             .map(|n| format!("{}/{}", n.namespace().unwrap_or_default(), n.name_any()))
             .collect();
-        removal_blockers(eventings.iter().all(|e| e.metadata.deletion_timestamp.is_some()), &nats)
+        removal_blockers(eventings.iter().all(|e| e.meta().deletion_timestamp.is_some()), &nats)
     }
 
     fn current_conditions(&self) -> Vec<Condition> {
@@ -246,7 +262,7 @@ impl Module for Eventing {
         self.status.as_ref().map(|s| json!(s)).unwrap_or(Value::Null)
     }
 
-    fn status(&self, _: &Context, state: State, conditions: Vec<Condition>) -> Value {
+    fn status(&self, state: State, conditions: Vec<Condition>, _: Option<&Snapshot>) -> Value {
         json!(EventingStatus {
             state: Some(state),
             active_backend: Some(self.spec.backend.kind.canonical()),
@@ -261,6 +277,57 @@ fn backend_label(spec: &EventingSpec) -> &'static str {
         ActiveBackend::Nats => "NATS",
         ActiveBackend::EventMesh => "EventMesh",
     }
+}
+
+/// The Eventing CR of the same namespace that came first (older, or as old with a smaller name),
+/// if any: it is the one that provisions the module there.
+fn earlier_in_namespace(eventing: &Eventing, ctx: &Context) -> Option<String> {
+    let namespace = eventing.namespace();
+    let rank = |meta: &kube::api::ObjectMeta| (meta.creation_timestamp.clone().map(|t| t.0), meta.name.clone());
+    let mine = rank(&eventing.metadata);
+    ctx.crs
+        .eventings
+        .state()
+        .iter()
+        .filter(|other| other.meta().namespace == namespace && other.meta().uid != eventing.metadata.uid)
+        .filter(|other| other.meta().deletion_timestamp.is_none())
+        .filter(|other| rank(other.meta()) < mine)
+        .map(|other| format!("{}/{}", other.namespace().unwrap_or_default(), other.name_any()))
+        .min()
+}
+
+/// The EventMesh Secret to copy, or the Warning (naming the field) why it cannot be used. A
+/// Secret of another namespace is read only when its annotation shares it with the CR's namespace;
+/// until then only its metadata is looked at.
+async fn event_mesh_source(
+    ctx: &Context,
+    owner: &Owner,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<Secret, String>, ReconcileError> {
+    const FIELD: &str = "spec.backend.config.eventMeshSecret";
+    let api = Api::<Secret>::namespaced(ctx.client.clone(), namespace);
+    let prepare = |source| ReconcileError::Prepare { object: format!("Secret {namespace}/{name}"), source };
+    if namespace != owner.namespace {
+        let Some(meta) = api.get_metadata_opt(name).await.map_err(prepare)? else {
+            return Ok(Err(format!("{FIELD}: the Secret {namespace}/{name} does not exist")));
+        };
+        if !shared_with(meta.annotations(), &owner.namespace) {
+            return Ok(Err(format!(
+                "{FIELD}: the Secret {namespace}/{name} is in another namespace and does not share itself with {}: annotate it {ALLOWED_NAMESPACES_ANNOTATION}={}, or use a Secret in {}",
+                owner.namespace, owner.namespace, owner.namespace
+            )));
+        }
+    }
+    let Some(secret) = api.get_opt(name).await.map_err(prepare)? else {
+        return Ok(Err(format!("{FIELD}: the Secret {namespace}/{name} does not exist")));
+    };
+    if secret.data.as_ref().is_none_or(|d| d.is_empty()) {
+        return Ok(Err(format!(
+            "{FIELD}: the Secret {namespace}/{name} has no keys; the publisher needs the EventMesh credentials in it"
+        )));
+    }
+    Ok(Ok(secret))
 }
 
 /// Why the module's removal must wait (managed mode): when every Eventing CR is being deleted the
@@ -352,7 +419,14 @@ mod tests {
         let mesh = chart.render(&overrides("eventing", &mesh_spec), &release, &[]).expect("EventMesh renders");
         assert!(!mesh.iter().any(|m| m.kind() == "StatefulSet"));
         assert_eq!(event_mesh_secret(&mesh_spec), Some(("kyma-system".into(), "em".into())));
-        assert_eq!(publisher_name("eventing"), "eventing-publisher-proxy");
-        assert_eq!(nats_credentials("eventing"), "eventing-nats-secret");
+        let names = EventingNames::of("eventing");
+        assert_eq!(names.publisher, "eventing-publisher-proxy");
+        assert_eq!(names.nats.secret, "eventing-nats-secret");
+        let mut values = overrides("eventing", &spec(json!({})));
+        crate::chart::merge_values(&mut values, &names.values("kyma-system"));
+        let rendered = chart.render(&values, &release, &[]).expect("renders with the names");
+        for (kind, name) in [("Deployment", &names.publisher), ("StatefulSet", &names.nats.fullname)] {
+            assert!(rendered.iter().any(|m| m.kind() == kind && m.name() == name), "{kind} {name}");
+        }
     }
 }

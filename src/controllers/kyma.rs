@@ -10,14 +10,15 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
-use tracing::Instrument;
 
 use super::conditions::{self, Decided};
 use super::module_template::{self, MODULE, ResolveError, Resolved};
+use super::pipeline;
 use super::{Context, ReconcileError};
 use crate::api::eventing::Eventing;
 use crate::api::kyma::{
@@ -82,33 +83,90 @@ fn entry(state: KymaState, message: Option<String>, channel: &str, resolved: &Re
     }
 }
 
+/// The Kyma controller's reconcile, in the pipeline's frame (span, timer, backoff reset).
 pub async fn reconcile(
-    kyma: Arc<Kyma>,
+    kyma: Arc<DeserializeGuard<Kyma>>,
     ctx: Arc<Context>,
-    eventings: Store<Eventing>,
+    kymas: Store<DeserializeGuard<Kyma>>,
+    eventings: Store<DeserializeGuard<Eventing>>,
 ) -> Result<Action, ReconcileError> {
-    let span = tracing::info_span!("reconcile", controller = "kyma", reconcileID = %uuid::Uuid::new_v4(), namespace = %kyma.namespace().unwrap_or_default(), name = %kyma.name_any());
-    async move {
-        let started = std::time::Instant::now();
-        let result = reconcile_inner(&kyma, &ctx, &eventings).await;
-        crate::metrics::reconciled("kyma", started.elapsed());
-        if result.is_ok() {
-            ctx.reset_backoff(&key(&kyma));
+    pipeline::framed("kyma", kyma.meta(), &ctx, async {
+        match &kyma.0 {
+            Ok(kyma) => match first_in_namespace(kyma, &kymas) {
+                Some(first) => refuse_second(kyma, &ctx, &first).await,
+                None => reconcile_inner(kyma, &ctx, &eventings).await,
+            },
+            // lifecycle-manager's CR, not ours to rewrite: say it in the log and wait for a change.
+            Err(invalid) => {
+                tracing::warn!(
+                    "the Kyma CR cannot be read: {}",
+                    crate::text::bounded(&invalid.error, crate::text::MAX_MESSAGE)
+                );
+                Ok(Action::requeue(Duration::from_secs(300)))
+            }
         }
-        result
-    }
-    .instrument(span)
+    })
     .await
 }
 
-fn key(kyma: &Kyma) -> String {
-    format!("kyma/{}/{}", kyma.namespace().unwrap_or_default(), kyma.name_any())
+/// The Kyma CR that came first in this one's namespace, when it is not this one.
+fn first_in_namespace(kyma: &Kyma, kymas: &Store<DeserializeGuard<Kyma>>) -> Option<String> {
+    let rank = |meta: &kube::api::ObjectMeta| (meta.creation_timestamp.clone().map(|t| t.0), meta.name.clone());
+    let mine = rank(&kyma.metadata);
+    kymas
+        .state()
+        .iter()
+        .filter(|other| other.meta().namespace == kyma.metadata.namespace && other.meta().uid != kyma.metadata.uid)
+        .filter(|other| rank(other.meta()) < mine)
+        .map(|other| other.name_any())
+        .min()
 }
 
-async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>) -> Result<Action, ReconcileError> {
+/// A second Kyma CR in a namespace: state Error, no modules, a message naming the first.
+async fn refuse_second(kyma: &Kyma, ctx: &Context, first: &str) -> Result<Action, ReconcileError> {
+    let message = format!(
+        "the Kyma CR {first} already manages the modules of this namespace; only one Kyma CR per namespace is allowed: delete this one"
+    );
+    let modules = kyma
+        .spec
+        .modules
+        .iter()
+        .map(|m| ModuleStatus { message: Some(message.clone()), ..unknown_module(&m.name, KymaState::Error, &message) })
+        .collect();
+    publish(kyma, ctx, modules).await?;
+    Ok(Action::requeue(Duration::from_secs(60)))
+}
+
+/// The entry of a module this manager does not provide (standalone mode installs only eventing).
+fn unknown_module(name: &str, state: KymaState, message: &str) -> ModuleStatus {
+    ModuleStatus {
+        name: name.to_owned(),
+        state,
+        message: Some(message.to_owned()),
+        channel: None,
+        version: None,
+        resource: None,
+        template: None,
+        manifest: None,
+        fqdn: None,
+        maintenance: None,
+        ocm_component_name: None,
+    }
+}
+
+async fn reconcile_inner(
+    kyma: &Kyma,
+    ctx: &Context,
+    eventings: &Store<DeserializeGuard<Eventing>>,
+) -> Result<Action, ReconcileError> {
     let namespace = kyma.namespace().unwrap_or_default();
-    let in_namespace: Vec<Arc<Eventing>> =
-        eventings.state().into_iter().filter(|e| e.namespace().as_deref() == Some(namespace.as_str())).collect();
+    let in_namespace: Vec<Arc<Eventing>> = eventings
+        .state()
+        .iter()
+        .filter_map(|e| e.0.as_ref().ok())
+        .filter(|e| e.namespace().as_deref() == Some(namespace.as_str()))
+        .map(|e| Arc::new(e.clone()))
+        .collect();
     let previous = kyma.status.as_ref().and_then(|s| s.modules.iter().find(|m| m.name == MODULE).cloned());
     let api: Api<Eventing> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut modules = Vec::new();
@@ -118,7 +176,7 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
             let resolved = match module_template::resolve(&ctx.client, &namespace, &channel).await {
                 Ok(resolved) => resolved,
                 Err(ResolveError::Unresolvable(message)) => {
-                    let fallback = module_template::embedded().map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+                    let fallback = module_template::embedded().map_err(|e| ReconcileError::Internal(e.to_string()))?;
                     modules.push(entry(
                         KymaState::Error,
                         Some(message),
@@ -128,7 +186,10 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
                     publish(kyma, ctx, modules).await?;
                     return Ok(Action::requeue(Duration::from_secs(30)));
                 }
-                Err(other) => return Err(ReconcileError::Invalid(other.to_string())),
+                Err(ResolveError::Kube { object, source }) => {
+                    return Err(ReconcileError::Kube { step: "resolving the module template", object, source });
+                }
+                Err(other @ ResolveError::Embedded(_)) => return Err(ReconcileError::Internal(other.to_string())),
             };
             let ours = in_namespace.iter().find(|e| e.labels().get(KYMA_LABEL) == Some(&kyma.name_any())).cloned();
             // lifecycle-manager creates the default CR once: a user who deletes it is not overruled.
@@ -198,6 +259,16 @@ async fn reconcile_inner(kyma: &Kyma, ctx: &Context, eventings: &Store<Eventing>
         }
         None => {}
     }
+    for module in kyma.spec.modules.iter().filter(|m| m.name != MODULE) {
+        modules.push(unknown_module(
+            &module.name,
+            KymaState::Error,
+            &format!(
+                "module {:?} is not available: no lifecycle-manager runs here, and this manager (standalone mode) installs only {MODULE:?}",
+                module.name
+            ),
+        ));
+    }
     publish(kyma, ctx, modules).await?;
     Ok(Action::requeue(ctx.config.resync.min(Duration::from_secs(300))))
 }
@@ -216,7 +287,7 @@ async fn create_default_cr(
         "uid": kyma.uid().unwrap_or_default(), "blockOwnerDeletion": true
     }]);
     let eventing: Eventing = serde_json::from_value(cr)
-        .map_err(|e| ReconcileError::Invalid(format!("the default Eventing CR is not valid: {e}")))?;
+        .map_err(|e| ReconcileError::Internal(format!("the default Eventing CR is not valid: {e}")))?;
     crate::metrics::api_write("create", "Eventing");
     match api.create(&PostParams::default(), &eventing).await {
         Ok(created) => {
@@ -229,7 +300,9 @@ async fn create_default_cr(
             Ok(None)
         }
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            Ok(api.get_opt(&eventing.name_any()).await.ok().flatten().map(Arc::new))
+            api.get_opt(&eventing.name_any()).await.map(|found| found.map(Arc::new)).map_err(|source| {
+                ReconcileError::Kube { step: "reading the default Eventing CR", object: eventing.name_any(), source }
+            })
         }
         Err(source) => {
             Err(ReconcileError::Kube { step: "creating the default Eventing CR", object: eventing.name_any(), source })
@@ -279,11 +352,8 @@ async fn publish(kyma: &Kyma, ctx: &Context, modules: Vec<ModuleStatus>) -> Resu
     Ok(())
 }
 
-pub fn error_policy(kyma: Arc<Kyma>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = ctx.backoff(&key(&kyma));
-    crate::metrics::reconcile_failed("kyma", error.reason());
-    tracing::warn!(controller = "kyma", name = %kyma.name_any(), reason = error.reason(), retry_in_seconds = delay.as_secs(), "reconcile failed: {error}");
-    Action::requeue(delay)
+pub fn error_policy(kyma: Arc<DeserializeGuard<Kyma>>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    pipeline::error_policy_for("kyma", kyma.meta(), error, &ctx)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The controllers: one shared reconcile pipeline ([`pipeline`]) and one module per kind.
 
+pub mod children;
 mod conditions;
 mod context;
 pub mod crds;
@@ -12,6 +13,7 @@ pub mod nats;
 pub mod pipeline;
 mod run;
 mod shared;
+mod snapshot;
 
 pub use context::{Config, Context, KymaMode};
 pub use error::ReconcileError;

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
+
+use super::snapshot::{Snapshot, Workloads};
 use serde_json::{Value, json};
 
 use super::conditions::Decided;
@@ -16,21 +17,54 @@ use super::credentials;
 use super::pipeline::{Assessment, Module, Prepared};
 use super::{Context, ReconcileError};
 use crate::api::State;
-use crate::api::nats::{Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, ServiceType};
-use crate::apply::{Owner, Rollout, statefulset_rollout};
+use crate::api::nats::{Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType};
+use crate::api::validate::{self, FieldError};
+use crate::apply::{Owner, Rollout};
 use crate::chart::helpers_fullname;
 use crate::chart::{CompiledChart, Release, quantity_bytes};
 
 pub const FINALIZER: &str = "nats.operator.kyma-project.io/finalizer";
-const ADMIN_PASSWORD_KEY: &str = "admin-password";
+/// The key of the system account's admin password in the credentials Secret (the chart reads it).
+pub const ADMIN_PASSWORD_KEY: &str = "admin-password";
+const CLIENT_PORT: u16 = 4222;
+/// Pod template annotation with the credentials Secret's UID: re-created credentials roll the servers.
+pub const CREDENTIALS_ANNOTATION: &str = "eventing-manager.kyma-project.io/credentials-uid";
 
-/// Names of what a NATS CR renders (Helm's rule: `eu` → `eu-nats`, `eventing-nats` stays).
-pub fn fullname(cr_name: &str) -> String {
-    helpers_fullname(cr_name, "nats")
+/// Every name a NATS release has that the controller needs, made in one place and handed to the
+/// chart as values (the chart does not derive them on its own when they are set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsNames {
+    pub release: String,
+    /// The StatefulSet, Service and ServiceAccount (Helm's rule: `eu` → `eu-nats`, `eventing-nats` stays).
+    pub fullname: String,
+    /// The Secret with the admin password ([`ADMIN_PASSWORD_KEY`]).
+    pub secret: String,
 }
 
-fn credentials_secret(cr_name: &str) -> String {
-    format!("{}-secret", fullname(cr_name))
+impl NatsNames {
+    pub fn of(release: &str) -> Self {
+        let fullname = helpers_fullname(release, "nats");
+        Self { release: release.to_owned(), secret: format!("{fullname}-secret"), fullname }
+    }
+
+    pub fn client_url(&self, namespace: &str) -> String {
+        format!("nats://{}.{namespace}.svc.cluster.local:{CLIENT_PORT}", self.fullname)
+    }
+
+    /// The label selector of the release's NATS pods and JetStream volume claims.
+    pub fn selector(&self) -> String {
+        format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={}", self.release)
+    }
+
+    /// The chart values that carry these names.
+    pub fn values(&self) -> Value {
+        json!({"fullnameOverride": self.fullname, "auth": {"secretName": self.secret}})
+    }
+}
+
+/// Names of what a NATS CR renders.
+pub fn fullname(cr_name: &str) -> String {
+    NatsNames::of(cr_name).fullname
 }
 
 /// The chart values a NATS spec sets (a pure function; the README's table documents it).
@@ -64,7 +98,8 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 None => json!({"urls": remote.urls}),
             }).collect::<Vec<_>>(),
         },
-        "auth": {"secretName": credentials_secret(name)},
+        "fullnameOverride": NatsNames::of(name).fullname,
+        "auth": {"secretName": NatsNames::of(name).secret},
         "service": {
             "type": match spec.service.kind { ServiceType::ClusterIP => "ClusterIP", ServiceType::NodePort => "NodePort" },
             "nodePorts": {
@@ -82,25 +117,26 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     values
 }
 
-/// Names of the Secrets a spec refers to (they must exist before anything is applied).
-pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// The Secret keys a spec refers to, with the field that names each (they must exist before
+/// anything is applied: a kubelet refuses a pod whose Secret key is missing).
+pub fn secret_references(spec: &NatsSpec) -> Vec<(String, &SecretKeyRef)> {
+    let mut references = Vec::new();
     if let Some(auth) = &spec.leaf_nodes.authorization
         && spec.leaf_nodes.enabled
     {
-        names.insert(auth.password.name.clone());
+        references.push(("spec.leafNodes.authorization.password".to_owned(), &auth.password));
     }
-    names.extend(spec.leaf_nodes.remotes.iter().filter_map(|r| r.credentials.as_ref().map(|c| c.name.clone())));
-    names
+    for (i, remote) in spec.leaf_nodes.remotes.iter().enumerate() {
+        if let Some(credentials) = &remote.credentials {
+            references.push((format!("spec.leafNodes.remotes[{i}].credentials"), credentials));
+        }
+    }
+    references
 }
 
-/// The label selector of a release's NATS pods and JetStream volume claims (the chart's selector labels).
-fn release_selector(release: &str) -> String {
-    format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={release}")
-}
-
-fn statefulset(ctx: &Context, namespace: &str, name: &str) -> Option<std::sync::Arc<StatefulSet>> {
-    ctx.applier.live().statefulsets.as_ref()?.get(&ObjectRef::new(name).within(namespace))
+/// Names of the Secrets a spec refers to (for the Secret watch).
+pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
+    secret_references(spec).into_iter().map(|(_, r)| r.name.clone()).collect()
 }
 
 fn kube_error(step: &'static str, object: String) -> impl FnOnce(kube::Error) -> ReconcileError {
@@ -121,28 +157,24 @@ impl Module for Nats {
         &ctx.nats_kinds
     }
 
+    fn validate(&self) -> Result<(), FieldError> {
+        validate::nats(&self.spec)
+    }
+
     async fn prepare(&self, ctx: &Context, owner: &Owner) -> Result<Prepared, ReconcileError> {
         let namespace = owner.install_namespace.clone();
-        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-        let mut missing = Vec::new();
-        for name in referenced_secrets(&self.spec) {
-            if secrets
-                .get_metadata_opt(&name)
-                .await
-                .map_err(kube_error("reading referenced Secret", format!("{namespace}/{name}")))?
-                .is_none()
-            {
-                missing.push(format!("{namespace}/{name}"));
-            }
+        let names = NatsNames::of(&owner.name);
+        check_secret_keys(ctx, &namespace, &secret_references(&self.spec)).await?;
+        let existing = ctx.children.statefulsets.store.get(&ObjectRef::new(&names.fullname).within(&namespace));
+        if existing.is_none() {
+            check_storage_class(ctx, &self.spec).await?;
         }
-        if !missing.is_empty() {
-            return Err(ReconcileError::Invalid(format!("referenced Secret {} does not exist", missing.join(", "))));
-        }
-        credentials::ensure(ctx, owner, &credentials_secret(&owner.name), ADMIN_PASSWORD_KEY, "nats-admin").await?;
+        let credentials = credentials::ensure(ctx, owner, &names.secret, ADMIN_PASSWORD_KEY, "nats-admin").await?;
 
         let mut overrides = overrides(&owner.name, &self.spec);
+        overrides["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: credentials});
         // Claim templates of an existing StatefulSet cannot change: keep its size, grow the claims.
-        if let Some(existing) = statefulset(ctx, &namespace, &fullname(&owner.name)) {
+        if let Some(existing) = existing {
             let template_size = existing
                 .spec
                 .volume_claim_templates
@@ -159,6 +191,7 @@ impl Module for Nats {
             warnings: Vec::new(),
             extra: Vec::new(),
             keep: Vec::new(),
+            workloads: Workloads { statefulset: Some(names.fullname), deployment: None },
         })
     }
 
@@ -169,7 +202,7 @@ impl Module for Nats {
         }
         let Some(wanted) = quantity_bytes(&file.size) else { return Ok(Vec::new()) };
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.install_namespace);
-        let selector = release_selector(&owner.name);
+        let selector = NatsNames::of(&owner.name).selector();
         let list = claims
             .list(&ListParams::default().labels(&selector))
             .await
@@ -212,14 +245,11 @@ impl Module for Nats {
         &self,
         ctx: &Context,
         prepared: &Prepared,
+        snapshot: &Snapshot,
         warnings: &[String],
     ) -> Result<Assessment, ReconcileError> {
         let namespace = &prepared.release.namespace;
-        let name = fullname(&prepared.release.name);
-        let rollout = match statefulset(ctx, namespace, &name) {
-            Some(sts) => statefulset_rollout(&sts),
-            None => Rollout::InProgress("waiting for the StatefulSet to appear".into()),
-        };
+        let rollout = snapshot.statefulset_rollout();
         let mut warnings = warnings.to_vec();
         if rollout == Rollout::Complete
             && let Some(warning) =
@@ -261,7 +291,7 @@ impl Module for Nats {
             return Ok(());
         }
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &owner.install_namespace);
-        let selector = release_selector(&owner.name);
+        let selector = NatsNames::of(&owner.name).selector();
         let list = claims
             .list_metadata(&ListParams::default().labels(&selector))
             .await
@@ -292,17 +322,68 @@ impl Module for Nats {
         self.status.as_ref().map(|s| json!(s)).unwrap_or(Value::Null)
     }
 
-    fn status(&self, ctx: &Context, state: State, conditions: Vec<Condition>) -> Value {
+    fn status(&self, state: State, conditions: Vec<Condition>, snapshot: Option<&Snapshot>) -> Value {
         let namespace = self.namespace().unwrap_or_default();
-        let name = fullname(&self.name_any());
-        let ready = statefulset(ctx, &namespace, &name).and_then(|s| s.status.as_ref()?.ready_replicas).unwrap_or(0);
+        let names = NatsNames::of(&self.name_any());
+        let observed = snapshot
+            .and_then(|s| s.statefulset.current())
+            .map(|s| s.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0));
+        let ready = observed.or_else(|| self.status.as_ref().and_then(|s| s.ready_replicas)).unwrap_or(0);
         json!(NatsStatus {
             state: Some(state),
             conditions,
             observed_generation: self.metadata.generation,
-            url: Some(format!("nats://{name}.{namespace}.svc.cluster.local:4222")),
+            url: Some(names.client_url(&namespace)),
             ready_replicas: Some(ready),
         })
+    }
+}
+
+/// Every referenced Secret exists in `namespace` and has the key: else an error naming the field.
+pub async fn check_secret_keys(
+    ctx: &Context,
+    namespace: &str,
+    references: &[(String, &SecretKeyRef)],
+) -> Result<(), ReconcileError> {
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    for (field, reference) in references {
+        let secret = secrets
+            .get_opt(&reference.name)
+            .await
+            .map_err(kube_error("reading referenced Secret", format!("{namespace}/{}", reference.name)))?;
+        let has_key = |s: &Secret| {
+            s.data.as_ref().is_some_and(|d| d.contains_key(&reference.key))
+                || s.string_data.as_ref().is_some_and(|d| d.contains_key(&reference.key))
+        };
+        let problem = match &secret {
+            None => format!("names the Secret {namespace}/{}, which does not exist", reference.name),
+            Some(secret) if !has_key(secret) => {
+                format!(
+                    "names the key {:?} of the Secret {namespace}/{}, which it does not have",
+                    reference.key, reference.name
+                )
+            }
+            Some(_) => continue,
+        };
+        return Err(ReconcileError::Dependency(FieldError::new(field.clone(), problem)));
+    }
+    Ok(())
+}
+
+/// The StorageClass of new JetStream volumes exists (else the claims stay Pending and nothing says why).
+async fn check_storage_class(ctx: &Context, spec: &NatsSpec) -> Result<(), ReconcileError> {
+    let file = &spec.jet_stream.file_storage;
+    let Some(class) = file.storage_class_name.as_deref().filter(|_| file.enabled) else { return Ok(()) };
+    let found = Api::<StorageClass>::all(ctx.client.clone())
+        .get_metadata_opt(class)
+        .await
+        .map_err(kube_error("reading StorageClass", class.to_owned()))?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(ReconcileError::Dependency(FieldError::new(
+            "spec.jetStream.fileStorage.storageClassName",
+            format!("names the StorageClass {class:?}, which does not exist: the volume claims would stay Pending"),
+        ))),
     }
 }
 
@@ -326,7 +407,7 @@ async fn zone_spread_warning(
     };
     let all_zones: BTreeSet<String> =
         nodes.items.iter().filter_map(|n| n.labels().get("topology.kubernetes.io/zone").cloned()).collect();
-    let selector = release_selector(release);
+    let selector = NatsNames::of(release).selector();
     let pods = Api::<Pod>::namespaced(ctx.client.clone(), namespace)
         .list(&ListParams::default().labels(&selector))
         .await
@@ -351,7 +432,8 @@ mod tests {
     fn names_follow_the_chart() {
         assert_eq!(fullname("eu"), "eu-nats");
         assert_eq!(fullname("eventing-nats"), "eventing-nats");
-        assert_eq!(credentials_secret("eu"), "eu-nats-secret");
+        assert_eq!(NatsNames::of("eu").secret, "eu-nats-secret");
+        assert_eq!(NatsNames::of("eu").client_url("ns"), "nats://eu-nats.ns.svc.cluster.local:4222");
     }
 
     #[test]
@@ -384,6 +466,7 @@ mod tests {
         assert_eq!(values["service"], json!({"type": "NodePort", "nodePorts": {"client": 30001, "leafNodes": null}}));
         assert_eq!(values["logging"], json!({"debug": true, "trace": false}));
         assert_eq!(values["auth"]["secretName"], "edge-nats-secret");
+        assert_eq!(values["fullnameOverride"], "edge-nats");
         assert_eq!(values["resources"]["limits"]["memory"], "2Gi");
         assert_eq!(values["labels"]["team"], "a");
     }

@@ -1,15 +1,18 @@
 //! The one reconcile pipeline every controller runs; a [`Module`] supplies what differs:
 //!
-//! finalizer? → prepare (validate, credentials, overrides) → render → stamp → apply → prune →
-//! after-apply (volume growth) → assess (rollout) → status (written only when it changed).
+//! finalizer? → validate → prepare (dependencies, credentials, overrides) → render → stamp → apply
+//! (ownership checked first) → prune → after-apply (volume growth) → snapshot (read once) → assess
+//! (rollout) → status (written only when it changed).
 //! Deletion: state Deleting → prune everything → module cleanup (volume claims) → finalizer removed.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::core::error_boundary::InvalidObject;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event, finalizer};
 use kube::{Api, Resource, ResourceExt};
@@ -19,6 +22,8 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::conditions::{self, Decided};
+use super::error::Retry;
+use super::snapshot::{Snapshot, Workloads};
 use super::{Context, ReconcileError};
 use crate::api::State;
 use crate::apply::{ApplyError, Owner};
@@ -34,6 +39,8 @@ pub struct Prepared {
     pub extra: Vec<Manifest>,
     /// `(kind, name)` of owned objects made outside the chart that prune must leave alone.
     pub keep: Vec<(String, String)>,
+    /// The workloads whose rollout decides readiness.
+    pub workloads: Workloads,
 }
 
 /// The state a module reports after apply, with its conditions.
@@ -41,9 +48,6 @@ pub struct Assessment {
     pub state: State,
     pub conditions: Vec<Decided>,
 }
-
-/// How soon to look again while the module's removal is blocked (NATS CRs trigger it sooner).
-const BLOCKED_RECHECK: Duration = Duration::from_secs(15);
 
 /// How soon to look again when an object we render is still being deleted by someone else: it is
 /// re-created once gone, without relying on its deletion event.
@@ -63,7 +67,11 @@ pub trait Module:
     /// Names the controller in logs and metrics.
     const CONTROLLER: &'static str;
     const FINALIZER: &'static str;
+    /// The spec field that chooses the names of the release's objects (named in conflicts).
+    const NAME_FIELD: &'static str = "metadata.name";
 
+    /// The rules the API server may not have checked (a CR older than its CRD's rules).
+    fn validate(&self) -> Result<(), crate::api::validate::FieldError>;
     fn chart(ctx: &Context) -> &CompiledChart;
     /// The namespace the release installs into when it is not the CR's own.
     fn install_namespace(_ctx: &Context) -> Option<&str> {
@@ -80,11 +88,12 @@ pub trait Module:
         owner: &Owner,
         prepared: &Prepared,
     ) -> impl Future<Output = Result<Vec<String>, ReconcileError>> + Send;
-    /// Rollout state of what was applied.
+    /// Rollout state of what was applied, from the snapshot taken after apply.
     fn assess(
         &self,
         ctx: &Context,
         prepared: &Prepared,
+        snapshot: &Snapshot,
         warnings: &[String],
     ) -> impl Future<Output = Result<Assessment, ReconcileError>> + Send;
     /// The condition types that say whether the release works (besides `Deleted`).
@@ -99,8 +108,8 @@ pub trait Module:
     }
     fn current_conditions(&self) -> Vec<Condition>;
     fn current_status(&self) -> Value;
-    /// The complete status to publish.
-    fn status(&self, ctx: &Context, state: State, conditions: Vec<Condition>) -> Value;
+    /// The complete status to publish; `snapshot` is `None` when the reconcile failed before it.
+    fn status(&self, state: State, conditions: Vec<Condition>, snapshot: Option<&Snapshot>) -> Value;
 }
 
 /// The conditions while the pipeline fails with `error`: every readiness condition says why.
@@ -143,73 +152,183 @@ fn owner_of<M: Module>(object: &M, ctx: &Context) -> Owner {
 }
 
 fn key<M: Module>(object: &M) -> String {
-    format!("{}/{}/{}", M::CONTROLLER, object.namespace().unwrap_or_default(), object.name_any())
+    failure_key(M::CONTROLLER, &object.namespace().unwrap_or_default(), &object.name_any())
 }
 
-/// The reconcile function handed to kube's `Controller`: one span per reconcile with a reconcile id.
-pub async fn reconcile<M: Module>(object: Arc<M>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+/// The frame every controller's reconcile runs in: one span with a reconcile id, the object and
+/// the controller; the duration metric; the failure count reset after a success.
+pub async fn framed<F>(
+    controller: &'static str,
+    object: &ObjectMeta,
+    ctx: &Context,
+    work: F,
+) -> Result<Action, ReconcileError>
+where
+    F: Future<Output = Result<Action, ReconcileError>>,
+{
+    let (namespace, name) = (object.namespace.clone().unwrap_or_default(), object.name.clone().unwrap_or_default());
     let span = tracing::info_span!(
         "reconcile",
-        controller = M::CONTROLLER,
+        controller,
         reconcileID = %uuid::Uuid::new_v4(),
-        namespace = %object.namespace().unwrap_or_default(),
-        name = %object.name_any(),
+        namespace = %namespace,
+        name = %name,
     );
     async move {
         let started = std::time::Instant::now();
-        let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
-        let adds_finalizer =
-            !object.finalizers().iter().any(|f| f == M::FINALIZER) && object.meta().deletion_timestamp.is_none();
-        if adds_finalizer {
-            crate::metrics::api_write("patch", &M::kind(&()));
+        let result = work.await;
+        crate::metrics::reconciled(controller, started.elapsed());
+        if result.is_ok() {
+            ctx.reset_backoff(&failure_key(controller, &namespace, &name));
         }
-        let result = finalizer(&api, M::FINALIZER, object, |event| async {
-            match event {
-                Event::Apply(object) => apply(object.as_ref(), &ctx).await,
-                Event::Cleanup(object) => cleanup(object.as_ref(), &ctx).await,
-            }
-        })
-        .await;
-        let result = match result {
-            // Deprovisioned, the finalizer kept: waiting for the CRs named in the status.
-            Err(kube::runtime::finalizer::Error::CleanupFailed(ReconcileError::RemovalBlocked(message))) => {
-                tracing::info!(step = "cleanup", "deprovisioned; removal waits: {message}");
-                Ok(Action::requeue(BLOCKED_RECHECK))
-            }
-            // The object went away while we removed our finalizer: deletion is complete.
-            Err(kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(status))) if status.code == 404 => {
-                Ok(Action::await_change())
-            }
-            other => other.map_err(|error| ReconcileError::Finalizer(Box::new(error))),
-        };
-        crate::metrics::reconciled(M::CONTROLLER, started.elapsed());
         result
     }
     .instrument(span)
     .await
 }
 
-/// Per-object exponential backoff (kube's runtime has none of its own).
-pub fn error_policy<M: Module>(object: Arc<M>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = ctx.backoff(&key(object.as_ref()));
-    crate::metrics::reconcile_failed(M::CONTROLLER, error.reason());
+fn failure_key(controller: &str, namespace: &str, name: &str) -> String {
+    format!("{controller}/{namespace}/{name}")
+}
+
+/// Server errors retry within [`TRANSIENT_MAX`], so that the manager resumes within seconds of
+/// the API server coming back; other failures back off up to five minutes.
+const TRANSIENT_MAX: Duration = Duration::from_secs(2);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// The delay after a failed reconcile, by the error's retry policy.
+pub fn retry_delay(controller: &str, object: &ObjectMeta, error: &ReconcileError, ctx: &Context) -> Duration {
+    let key = failure_key(
+        controller,
+        object.namespace.as_deref().unwrap_or_default(),
+        object.name.as_deref().unwrap_or_default(),
+    );
+    match error.retry() {
+        Retry::After(delay) => {
+            ctx.reset_backoff(&key);
+            delay
+        }
+        Retry::Transient => ctx.backoff(&key, TRANSIENT_MAX),
+        Retry::Backoff => ctx.backoff(&key, BACKOFF_MAX),
+    }
+}
+
+/// The error policy of every controller: the delay by [`retry_delay`], a metric and one bounded log line.
+pub fn error_policy_for(
+    controller: &'static str,
+    object: &ObjectMeta,
+    error: &ReconcileError,
+    ctx: &Context,
+) -> Action {
+    let delay = retry_delay(controller, object, error, ctx);
+    crate::metrics::reconcile_failed(controller, error.reason());
     tracing::warn!(
-        controller = M::CONTROLLER,
-        namespace = %object.namespace().unwrap_or_default(),
-        name = %object.name_any(),
+        controller,
+        namespace = %object.namespace.as_deref().unwrap_or_default(),
+        name = %object.name.as_deref().unwrap_or_default(),
         reason = error.reason(),
-        retry_in_seconds = delay.as_secs(),
-        "reconcile failed: {error}"
+        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        "reconcile failed: {}",
+        crate::text::bounded(&error.to_string(), crate::text::MAX_MESSAGE)
     );
     Action::requeue(delay)
+}
+
+/// The reconcile function handed to kube's `Controller` for a [`Module`].
+pub async fn reconcile<M: Module>(
+    guard: Arc<DeserializeGuard<M>>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    framed(M::CONTROLLER, guard.meta(), &ctx, async {
+        match &guard.0 {
+            Ok(object) => reconcile_valid(Arc::new(object.clone()), &ctx).await,
+            Err(invalid) => malformed::<M>(invalid, &ctx).await,
+        }
+    })
+    .await
+}
+
+async fn reconcile_valid<M: Module>(object: Arc<M>, ctx: &Context) -> Result<Action, ReconcileError> {
+    let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    let adds_finalizer =
+        !object.finalizers().iter().any(|f| f == M::FINALIZER) && object.meta().deletion_timestamp.is_none();
+    if adds_finalizer {
+        crate::metrics::api_write("patch", &M::kind(&()));
+    }
+    let result = finalizer(&api, M::FINALIZER, object, |event| async {
+        match event {
+            Event::Apply(object) => apply(object.as_ref(), ctx).await,
+            Event::Cleanup(object) => cleanup(object.as_ref(), ctx).await,
+        }
+    })
+    .await;
+    match result {
+        // Deprovisioned, the finalizer kept: waiting for the CRs named in the status.
+        Err(kube::runtime::finalizer::Error::CleanupFailed(error @ ReconcileError::RemovalBlocked(_))) => {
+            tracing::info!(step = "cleanup", "deprovisioned; removal waits: {error}");
+            Ok(Action::requeue(match error.retry() {
+                Retry::After(delay) => delay,
+                _ => TRANSIENT_MAX,
+            }))
+        }
+        // The object went away while we removed our finalizer: deletion is complete.
+        Err(kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(status))) if status.code == 404 => {
+            Ok(Action::await_change())
+        }
+        other => other.map_err(|error| ReconcileError::Finalizer(Box::new(error))),
+    }
+}
+
+/// A CR that does not deserialize: its status says why (state Error); while it is being deleted,
+/// its objects are pruned (volume claims kept) and the finalizer goes, so it never hangs.
+async fn malformed<M: Module>(invalid: &InvalidObject, ctx: &Context) -> Result<Action, ReconcileError> {
+    let meta = &invalid.metadata;
+    let (namespace, name) = (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default());
+    let resource = ApiResource::erase::<M>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
+    let error = ReconcileError::Malformed { kind: M::kind(&()).into_owned(), message: invalid.error.clone() };
+    tracing::warn!(reason = error.reason(), "{}", crate::text::bounded(&error.to_string(), crate::text::MAX_MESSAGE));
+    if meta.deletion_timestamp.is_some() {
+        if meta.finalizers.iter().flatten().any(|f| f == M::FINALIZER) {
+            let owner = Owner {
+                api_version: M::api_version(&()).into_owned(),
+                kind: M::kind(&()).into_owned(),
+                install_namespace: M::install_namespace(ctx).filter(|n| !n.is_empty()).unwrap_or(&namespace).to_owned(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                uid: meta.uid.clone().unwrap_or_default(),
+                manager: ctx.config.manager_name.clone(),
+            };
+            ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;
+            let finalizers: Vec<&String> = meta.finalizers.iter().flatten().filter(|f| *f != M::FINALIZER).collect();
+            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version}});
+            crate::metrics::api_write("patch", &M::kind(&()));
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|source| {
+                ReconcileError::Kube { step: "removing the finalizer", object: name.clone(), source }
+            })?;
+        }
+        return Ok(Action::await_change());
+    }
+    let conditions = conditions::merge(&[], &failed::<M>(&error), meta.generation);
+    let status =
+        json!({"status": {"state": State::Error, "conditions": conditions, "observedGeneration": meta.generation}});
+    crate::metrics::api_write("patch", &format!("{}/status", M::kind(&())));
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
+        .await
+        .map_err(|source| ReconcileError::Status { object: format!("{namespace}/{name}"), source })?;
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// The error policy handed to kube's `Controller` for a [`Module`].
+pub fn error_policy<M: Module>(guard: Arc<DeserializeGuard<M>>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    error_policy_for(M::CONTROLLER, guard.meta(), error, &ctx)
 }
 
 async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
     let owner = owner_of(object, ctx);
     match run_stages(object, ctx, &owner).await {
-        Ok((assessment, terminating)) => {
-            publish(object, ctx, assessment.state, &assessment.conditions).await?;
-            ctx.reset_backoff(&key(object));
+        Ok((assessment, snapshot, terminating)) => {
+            publish(object, ctx, assessment.state, &assessment.conditions, Some(&snapshot)).await?;
             tracing::info!(state = %assessment.state, "reconciled");
             if terminating.is_empty() {
                 Ok(Action::requeue(ctx.config.resync))
@@ -218,27 +337,35 @@ async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconcile
                 Ok(Action::requeue(TERMINATING_RECHECK))
             }
         }
-        Err(error @ ReconcileError::Invalid(_)) => {
+        Err(error) if error.needs_user() => {
             // The user must change something: say what, touch nothing else, and look again when it changes.
-            tracing::warn!(reason = error.reason(), "cannot reconcile: {error}");
-            publish(object, ctx, State::Error, &failed::<M>(&error)).await?;
-            Ok(Action::requeue(Duration::from_secs(60)))
+            tracing::warn!(
+                reason = error.reason(),
+                "cannot reconcile: {}",
+                crate::text::bounded(&error.to_string(), crate::text::MAX_MESSAGE)
+            );
+            publish(object, ctx, State::Error, &failed::<M>(&error), None).await?;
+            Ok(Action::requeue(retry_delay(M::CONTROLLER, object.meta(), &error, ctx)))
         }
         Err(error) => {
-            if let Err(status_error) = publish(object, ctx, State::Error, &failed::<M>(&error)).await {
-                tracing::warn!("could not report the failure in the status: {status_error}");
+            if let Err(status_error) = publish(object, ctx, State::Error, &failed::<M>(&error), None).await {
+                tracing::warn!(
+                    "could not report the failure in the status: {}",
+                    crate::text::bounded(&status_error.to_string(), crate::text::MAX_MESSAGE)
+                );
             }
             Err(error)
         }
     }
 }
 
-/// The stages of an apply; also returns the rendered objects that are still being deleted.
+/// The stages of an apply; also returns the snapshot and the rendered objects still being deleted.
 async fn run_stages<M: Module>(
     object: &M,
     ctx: &Context,
     owner: &Owner,
-) -> Result<(Assessment, Vec<String>), ReconcileError> {
+) -> Result<(Assessment, Snapshot, Vec<String>), ReconcileError> {
+    object.validate().map_err(ReconcileError::InvalidSpec)?;
     let prepared = object.prepare(ctx, owner).await?;
     let mut rendered: Vec<Manifest> =
         M::chart(ctx).render(&prepared.overrides, &prepared.release, &ctx.api_versions())?;
@@ -246,10 +373,13 @@ async fn run_stages<M: Module>(
     for manifest in &mut rendered {
         owner.stamp(manifest);
     }
-    let report = ctx.applier.apply(owner, &rendered).await.map_err(|error| match error {
-        // Another CR's release holds these objects: the user must choose, we do not fight over them.
-        conflict @ ApplyError::Conflict { .. } => ReconcileError::Invalid(conflict.to_string()),
-        other => other.into(),
+    // An object another CR holds, or one we did not create, is the user's to resolve: say which
+    // field chose its name; never fight over it.
+    let report = ctx.applier.apply(owner, &rendered).await.map_err(|error| match ReconcileError::from(error) {
+        ReconcileError::Conflict(conflict) => {
+            ReconcileError::Conflict(ApplyError::Named { field: M::NAME_FIELD, source: Box::new(conflict) })
+        }
+        other => other,
     })?;
     let pruned = ctx.applier.prune(owner, M::kinds(ctx), &rendered, &prepared.keep).await?;
     crate::metrics::objects_applied(report.applied);
@@ -263,27 +393,27 @@ async fn run_stages<M: Module>(
     );
     let mut warnings = prepared.warnings.clone();
     warnings.extend(object.after_apply(ctx, owner, &prepared).await?);
-    let mut assessment = object.assess(ctx, &prepared, &warnings).await?;
+    let snapshot = Snapshot::take(ctx, &prepared.release.namespace, &prepared.workloads);
+    let mut assessment = object.assess(ctx, &prepared, &snapshot, &warnings).await?;
     if !report.terminating.is_empty() && assessment.state == State::Ready {
         assessment.state = State::Processing;
     }
-    Ok((assessment, report.terminating))
+    Ok((assessment, snapshot, report.terminating))
 }
 
 async fn cleanup<M: Module>(object: &M, ctx: &Context) -> Result<Action, ReconcileError> {
     let owner = owner_of(object, ctx);
-    if let Err(error) = publish(object, ctx, State::Deleting, &deleting::<M>()).await {
+    if let Err(error) = publish(object, ctx, State::Deleting, &deleting::<M>(), None).await {
         tracing::debug!("could not publish Deleting: {error}");
     }
     let pruned = ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;
     crate::metrics::objects_pruned(pruned);
     object.cleanup(ctx, &owner).await?;
     if let Some(message) = object.removal_blocked(ctx) {
-        publish(object, ctx, State::Warning, &blocked::<M>(&message)).await?;
+        publish(object, ctx, State::Warning, &blocked::<M>(&message), None).await?;
         return Err(ReconcileError::RemovalBlocked(message));
     }
     tracing::info!(pruned, step = "cleanup", "deprovisioned");
-    ctx.reset_backoff(&key(object));
     Ok(Action::await_change())
 }
 
@@ -293,9 +423,10 @@ async fn publish<M: Module>(
     ctx: &Context,
     state: State,
     decided: &[Decided],
+    snapshot: Option<&Snapshot>,
 ) -> Result<(), ReconcileError> {
     let conditions = conditions::merge(&object.current_conditions(), decided, object.meta().generation);
-    let desired = object.status(ctx, state, conditions);
+    let desired = object.status(state, conditions, snapshot);
     if desired == object.current_status() {
         return Ok(());
     }

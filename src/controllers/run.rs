@@ -4,25 +4,23 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, future};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::core::PartialObjectMeta;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
 
+use super::children::Children;
 use super::context::CrStores;
 use super::context::OPTIONAL_APIS;
 use super::pipeline::{error_policy, reconcile};
 use super::shared::SharedWatch;
-use super::{Config, Context, KymaMode, crds, eventing, kyma, nats};
+use super::{Config, Context, KymaMode, crds, credentials, eventing, kyma, nats};
 use crate::api::{Eventing, Kyma, Nats};
-use crate::apply::{Applier, LiveObjects, MANAGED_BY_LABEL, owner_from_labels};
+use crate::apply::{Applier, MANAGED_BY_LABEL};
 
 /// Whether one of the manager's CRDs was gone or being deleted when it stopped (the module is being removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,62 +32,11 @@ pub enum RunError {
     Chart(#[from] crate::chart::ChartError),
 }
 
-/// The CR that an object's inventory labels name, if it is of kind `K`. Labels, not owner
-/// references: a release may live in another namespace than its CR, where references cannot point.
-fn owner_of<K: Resource<DynamicType = ()>, Child: ResourceExt>(child: Arc<Child>) -> Option<ObjectRef<K>> {
-    let labels = child.labels();
-    let (kind, namespace, name) = owner_from_labels(|key| labels.get(key).map(String::as_str))?;
-    (kind == K::kind(&())).then(|| ObjectRef::new(name).within(namespace))
-}
-
 fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> future::Ready<()> {
     if let Err(error) = result {
         tracing::debug!("controller: {error}");
     }
     future::ready(())
-}
-
-/// One shared watch per kind the charts render (filtered by our managed-by label).
-struct Children {
-    statefulsets: SharedWatch<StatefulSet>,
-    deployments: SharedWatch<Deployment>,
-    config_maps: SharedWatch<ConfigMap>,
-    services: SharedWatch<Service>,
-    service_accounts: SharedWatch<ServiceAccount>,
-    secrets: SharedWatch<Secret>,
-    disruption_budgets: SharedWatch<PodDisruptionBudget>,
-    autoscalers: SharedWatch<HorizontalPodAutoscaler>,
-}
-
-impl Children {
-    fn live(&self) -> LiveObjects {
-        LiveObjects {
-            statefulsets: Some(self.statefulsets.store.clone()),
-            deployments: Some(self.deployments.store.clone()),
-            config_maps: Some(self.config_maps.store.clone()),
-            services: Some(self.services.store.clone()),
-            service_accounts: Some(self.service_accounts.store.clone()),
-            secrets: Some(self.secrets.store.clone()),
-            disruption_budgets: Some(self.disruption_budgets.store.clone()),
-            autoscalers: Some(self.autoscalers.store.clone()),
-        }
-    }
-
-    /// A change to any rendered object re-triggers the CR its inventory labels name.
-    fn trigger<K>(&self, controller: Controller<K>) -> Controller<K>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    {
-        controller
-            .watches_shared_stream(self.statefulsets.subscribe(), owner_of)
-            .watches_shared_stream(self.deployments.subscribe(), owner_of)
-            .watches_shared_stream(self.config_maps.subscribe(), owner_of)
-            .watches_shared_stream(self.services.subscribe(), owner_of)
-            .watches_shared_stream(self.service_accounts.subscribe(), owner_of)
-            .watches_shared_stream(self.secrets.subscribe(), owner_of)
-            .watches_shared_stream(self.disruption_budgets.subscribe(), owner_of)
-            .watches_shared_stream(self.autoscalers.subscribe(), owner_of)
-    }
 }
 
 /// Every CR in `store` (an optional API such as Istio's appeared or went away: re-render all).
@@ -115,15 +62,15 @@ fn being_deleted<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static, 
 
 /// The CRs in `store` that refer to a Secret (`refers(cr, namespace, name)`), when it comes or goes.
 fn referring<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
-    store: Store<K>,
+    store: Store<DeserializeGuard<K>>,
     refers: fn(&K, &str, &str) -> bool,
-) -> impl Fn(Arc<PartialObjectMeta<Secret>>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+) -> impl Fn(Arc<PartialObjectMeta<Secret>>) -> Vec<ObjectRef<DeserializeGuard<K>>> + Send + Sync + 'static {
     move |secret| {
         let (namespace, name) = (secret.namespace().unwrap_or_default(), secret.name_any());
         store
             .state()
             .iter()
-            .filter(|cr| refers(cr, &namespace, &name))
+            .filter(|cr| cr.0.as_ref().is_ok_and(|cr| refers(cr, &namespace, &name)))
             .map(|cr| ObjectRef::from_obj(cr.as_ref()))
             .collect()
     }
@@ -168,7 +115,7 @@ async fn run_controllers(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
     let ours = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={}", config.manager_name));
-    let mut drivers = Vec::new();
+    let mut drivers: Vec<BoxFuture<'static, ()>> = Vec::new();
     macro_rules! shared {
         ($kind:ty, $config:expr) => {{
             let (watch, driver) = SharedWatch::start(Api::<$kind>::all(client.clone()), $config);
@@ -176,50 +123,47 @@ async fn run_controllers(
             watch
         }};
     }
-    let children = Children {
-        statefulsets: shared!(StatefulSet, ours.clone()),
-        deployments: shared!(Deployment, ours.clone()),
-        config_maps: shared!(ConfigMap, ours.clone()),
-        services: shared!(Service, ours.clone()),
-        service_accounts: shared!(ServiceAccount, ours.clone()),
-        secrets: shared!(Secret, ours.clone()),
-        disruption_budgets: shared!(PodDisruptionBudget, ours.clone()),
-        autoscalers: shared!(HorizontalPodAutoscaler, ours.clone()),
-    };
-    let optional_names = OPTIONAL_APIS.iter().map(|(_, crd)| format!("metadata.name={crd}")).collect::<Vec<_>>();
-    let optional_crds = shared!(
-        CustomResourceDefinition,
-        watcher::Config::default().fields(optional_names.first().map(String::as_str).unwrap_or_default())
-    );
+    let children = Arc::new(Children::start(&client, &ours, &mut drivers));
+    // One watch per optional API's CRD (a field selector names one object).
+    let optional_crds: Vec<SharedWatch<CustomResourceDefinition>> = OPTIONAL_APIS
+        .iter()
+        .map(|(_, crd)| {
+            shared!(CustomResourceDefinition, watcher::Config::default().fields(&format!("metadata.name={crd}")))
+        })
+        .collect();
     // Metadata of every Secret: a user's Secret that a CR refers to comes and goes.
     // (`Api<PartialObjectMeta<_>>` watches metadata only.)
     let user_secrets = shared!(PartialObjectMeta<Secret>, watcher::Config::default());
-    let eventings = shared!(Eventing, watcher::Config::default());
-    let nats_crs = shared!(Nats, watcher::Config::default());
+    // Guarded: one CR that does not deserialize is reported, and does not stall the watch.
+    let eventings = shared!(DeserializeGuard<Eventing>, watcher::Config::default());
+    let nats_crs = shared!(DeserializeGuard<Nats>, watcher::Config::default());
 
     let readiness = config.readiness.clone();
     let synced = {
-        let (a, b, c, d) = (
-            children.statefulsets.store.clone(),
-            children.config_maps.store.clone(),
-            children.secrets.store.clone(),
-            children.services.store.clone(),
-        );
+        let children = children.clone();
         async move {
-            let _ =
-                tokio::join!(a.wait_until_ready(), b.wait_until_ready(), c.wait_until_ready(), d.wait_until_ready());
+            children.synced().await;
             readiness.set_ready();
             tracing::info!("caches synced");
         }
     };
     drivers.push(synced.boxed());
     let kyma_mode = config.kyma_mode;
+    let master_key = match credentials::master_key(&client, &config.manager_namespace, &config.manager_name).await {
+        Ok(key) => key,
+        Err(error) => {
+            tracing::error!("cannot make a key for generated passwords: {error}");
+            return Ok(());
+        }
+    };
     let ctx = Arc::new(Context::new(
         client.clone(),
         Applier::new(client.clone(), children.live(), &config.manager_name),
         config,
-        optional_crds.store.clone(),
+        children.clone(),
+        optional_crds.iter().map(|watch| watch.store.clone()).collect(),
         CrStores { nats: nats_crs.store.clone(), eventings: eventings.store.clone() },
+        master_key,
     )?);
     let shutdown = shutdown.shared();
 
@@ -229,9 +173,11 @@ async fn run_controllers(
     let nats_refers = |n: &Nats, namespace: &str, name: &str| {
         n.namespace().as_deref() == Some(namespace) && nats::referenced_secrets(&n.spec).contains(name)
     };
-    let nats_controller = children
-        .trigger(controller)
-        .watches_shared_stream(optional_crds.subscribe(), every(nats_store.clone()))
+    let mut controller = children.trigger(controller);
+    for watch in &optional_crds {
+        controller = controller.watches_shared_stream(watch.subscribe(), every(nats_store.clone()));
+    }
+    let nats_controller = controller
         .watches_shared_stream(user_secrets.subscribe(), referring(nats_store, nats_refers))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<Nats>, error_policy::<Nats>, ctx.clone())
@@ -241,9 +187,11 @@ async fn run_controllers(
     let eventing_store = eventings.store.clone();
     let controller = Controller::for_shared_stream(eventings.subscribe(), eventing_store.clone());
     // The EventMesh Secret is a dependency that comes and goes: watched, not polled.
-    let eventing_controller = children
-        .trigger(controller)
-        .watches_shared_stream(optional_crds.subscribe(), every(eventing_store.clone()))
+    let mut controller = children.trigger(controller);
+    for watch in &optional_crds {
+        controller = controller.watches_shared_stream(watch.subscribe(), every(eventing_store.clone()));
+    }
+    let eventing_controller = controller
         .watches_shared_stream(user_secrets.subscribe(), referring(eventing_store.clone(), eventing::refers_to))
         // A NATS CR that goes (or comes) may unblock (or block) the module's removal.
         .watches_shared_stream(nats_crs.subscribe(), being_deleted(eventing_store.clone()))
@@ -263,14 +211,23 @@ async fn run_controllers(
         KymaMode::Managed => future::ready(()).boxed(),
         KymaMode::Standalone => {
             // An Eventing CR re-triggers the Kyma CR named in its label.
-            let to_kyma = |eventing: Arc<Eventing>| {
+            let to_kyma = |eventing: Arc<DeserializeGuard<Eventing>>| {
                 let namespace = eventing.namespace().unwrap_or_default();
-                eventing.labels().get(kyma::KYMA_LABEL).map(|name| ObjectRef::<Kyma>::new(name).within(&namespace))
+                eventing
+                    .labels()
+                    .get(kyma::KYMA_LABEL)
+                    .map(|name| ObjectRef::<DeserializeGuard<Kyma>>::new(name).within(&namespace))
             };
-            Controller::new(Api::<Kyma>::all(client.clone()), watcher::Config::default())
+            let watch = shared!(DeserializeGuard<Kyma>, watcher::Config::default());
+            let kymas = watch.store.clone();
+            Controller::for_shared_stream(watch.subscribe(), kymas.clone())
                 .watches_shared_stream(eventings.subscribe(), to_kyma)
                 .graceful_shutdown_on(shutdown)
-                .run(move |object, ctx| kyma::reconcile(object, ctx, eventing_store.clone()), kyma::error_policy, ctx)
+                .run(
+                    move |object, ctx| kyma::reconcile(object, ctx, kymas.clone(), eventing_store.clone()),
+                    kyma::error_policy,
+                    ctx,
+                )
                 .for_each(log_result)
                 .boxed()
         }

@@ -8,13 +8,48 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::{Stream, StreamExt, future, stream};
 use kube::runtime::reflector::{self, Store};
+use kube::runtime::utils::Backoff;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
+
+/// The delay before a failed watch retries: 250 ms doubling to 2 s (kube's default grows to 30 s,
+/// which left the manager idle for up to half a minute after the API server came back). A watch
+/// event resets it.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchBackoff {
+    next: Duration,
+}
+
+const WATCH_BACKOFF_FIRST: Duration = Duration::from_millis(250);
+const WATCH_BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self { next: WATCH_BACKOFF_FIRST }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next;
+        self.next = (self.next * 2).min(WATCH_BACKOFF_MAX);
+        Some(delay)
+    }
+}
+
+impl Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = WATCH_BACKOFF_FIRST;
+    }
+}
 
 /// Enough for a full relist of a busy cluster between two polls of a controller; a receiver that
 /// falls behind anyway loses triggers only, which the periodic resync makes up for.
@@ -35,7 +70,8 @@ where
         let (sender, _) = broadcast::channel(FANOUT_CAPACITY);
         let fanout = sender.clone();
         // managedFields are large and never read from the cache: drop them to keep memory low.
-        let events = watcher(api, config).default_backoff().modify(|object| object.managed_fields_mut().clear());
+        let events =
+            watcher(api, config).backoff(WatchBackoff::default()).modify(|object| object.managed_fields_mut().clear());
         let driver = reflector::reflector(writer, events).touched_objects().for_each(move |touched| {
             match touched {
                 // No receiver (a controller that is switched off) is not an error.

@@ -1,0 +1,314 @@
+//! The rules a NATS or Eventing spec must meet, as the controller checks them before it renders.
+//! The CRDs state the same rules in their schema and CEL (the API server refuses at once), the
+//! control API uses these functions for its requests; `tests/bad_input.rs` holds every rule to
+//! both answers. The controller checks again because a CR can predate the CRD that has the rule.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use serde::Serialize;
+
+use super::eventing::EventingSpec;
+use super::nats::NatsSpec;
+use crate::quantity::{Quantity, storage_bytes};
+use crate::text::quote;
+
+/// What is wrong: the field (a path such as `spec.leafNodes.remotes[1].urls[0]`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.field, self.message)
+    }
+}
+
+/// Ports the NATS servers listen on besides the leaf node port: client, cluster, monitoring.
+pub const RESERVED_PORTS: [i32; 3] = [4222, 6222, 8222];
+/// Label keys the manager sets on what it renders (the prefix, and three keys); a spec must not set them.
+pub const RESERVED_KEY_PREFIX: &str = "eventing-manager.kyma-project.io/";
+pub const RESERVED_KEYS: [&str; 3] =
+    ["app.kubernetes.io/managed-by", "app.kubernetes.io/name", "app.kubernetes.io/instance"];
+
+/// The same rules in CEL, for the CRDs (`tests/bad_input.rs` checks that both agree).
+pub mod cel {
+    pub const ROUTES: &str = "self.all(r, r.matches('^(nats|tls)://(\\\\[[0-9a-fA-F:.]+\\\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$'))";
+    pub const REMOTE_URLS: &str = "self.all(u, u.matches('^(nats-leaf|nats|tls|ws|wss)://(\\\\[[0-9a-fA-F:.]+\\\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$'))";
+    pub const STORAGE_SIZE: &str = "isQuantity(self) && quantity(self).isInteger() && quantity(self).compareTo(quantity('0')) > 0 && quantity(self).compareTo(quantity('1Pi')) <= 0";
+    pub const KEYS: &str = "self.all(k, k.matches('^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))";
+    pub const NOT_RESERVED: &str = "!self.exists(k, k.startsWith('eventing-manager.kyma-project.io/') || k in ['app.kubernetes.io/managed-by', 'app.kubernetes.io/name', 'app.kubernetes.io/instance'])";
+    pub const LABEL_VALUES: &str = "self.all(k, self[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))";
+}
+pub const MAX_URL_LENGTH: usize = 512;
+
+fn host_ok(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    }
+    !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && host.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && host.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn port_ok(port: &str) -> bool {
+    !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && !port.starts_with('0')
+        && port.parse::<u32>().is_ok_and(|p| p <= 65535)
+}
+
+/// `scheme://host[:port]` for one of `schemes`; the port is required when `port_required`.
+fn url(text: &str, field: &str, schemes: &[&str], port_required: bool) -> Result<(), FieldError> {
+    let bad = |why: String| FieldError::new(field, format!("{} {why}", quote(text)));
+    if text.len() > MAX_URL_LENGTH {
+        return Err(FieldError::new(field, format!("is longer than {MAX_URL_LENGTH} characters")));
+    }
+    let allowed = schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(", ");
+    let Some(rest) = schemes.iter().find_map(|s| text.strip_prefix(s).and_then(|r| r.strip_prefix("://"))) else {
+        return Err(bad(format!("must start with one of {allowed}")));
+    };
+    if rest.contains('@') {
+        return Err(bad("carries credentials; name a Secret instead".into()));
+    }
+    // The host ends at the last ':' outside brackets.
+    let (host, port) = match rest.rfind(':') {
+        Some(i) if !rest[i..].contains(']') => (&rest[..i], Some(&rest[i + 1..])),
+        _ => (rest, None),
+    };
+    if !host_ok(host) {
+        return Err(bad("has no valid host (a DNS name, an IPv4 address or [IPv6]; no path)".into()));
+    }
+    match port {
+        Some(port) if port_ok(port) => Ok(()),
+        Some(_) => Err(bad("has no valid port (1-65535)".into())),
+        None if port_required => Err(bad("has no port (scheme://host:port)".into())),
+        None => Ok(()),
+    }
+}
+
+/// A route to another server: `nats://host:port` or `tls://host:port`.
+pub fn route_url(text: &str, field: &str) -> Result<(), FieldError> {
+    url(text, field, &["nats", "tls"], true)
+}
+
+/// A leaf node remote: `nats-leaf|nats|tls|ws|wss://host[:port]`.
+pub fn remote_url(text: &str, field: &str) -> Result<(), FieldError> {
+    url(text, field, &["nats-leaf", "nats", "tls", "ws", "wss"], false)
+}
+
+/// A storage size: a whole number of bytes, greater than 0 and at most 1Pi.
+pub fn storage_size(text: &str, field: &str) -> Result<(), FieldError> {
+    storage_bytes(text).map(|_| ()).ok_or_else(|| {
+        FieldError::new(
+            field,
+            format!("{} must be a whole number of bytes greater than 0 and at most 1Pi, such as 1Gi", quote(text)),
+        )
+    })
+}
+
+fn name_part_ok(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A qualified name (`prefix/name` or `name`), as label and annotation keys must be.
+fn qualified_name_ok(key: &str) -> bool {
+    match key.split_once('/') {
+        Some((prefix, name)) => crate::naming::is_dns_subdomain(prefix) && name_part_ok(name, 63),
+        None => name_part_ok(key, 63),
+    }
+}
+
+/// Labels and annotations added to what the manager renders.
+pub fn metadata_map(map: &BTreeMap<String, String>, field: &str, labels: bool) -> Result<(), FieldError> {
+    for (key, value) in map {
+        if !qualified_name_ok(key) {
+            return Err(FieldError::new(
+                field,
+                format!("key {} is not a qualified name ([prefix/]name, name at most 63 characters)", quote(key)),
+            ));
+        }
+        if key.starts_with(RESERVED_KEY_PREFIX) || RESERVED_KEYS.contains(&key.as_str()) {
+            return Err(FieldError::new(format!("{field}[{key}]"), "is set by the manager and cannot be overridden"));
+        }
+        if labels && !(value.is_empty() || name_part_ok(value, 63)) {
+            return Err(FieldError::new(
+                format!("{field}[{key}]"),
+                format!("{} is not a label value (at most 63 letters, digits, '-', '_', '.')", quote(value)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Container resources: every quantity parses and is not negative; requests are within limits.
+pub fn resources(resources: Option<&ResourceRequirements>, field: &str) -> Result<(), FieldError> {
+    let Some(resources) = resources else { return Ok(()) };
+    let empty = BTreeMap::new();
+    let limits = resources.limits.as_ref().unwrap_or(&empty);
+    let requests = resources.requests.as_ref().unwrap_or(&empty);
+    for (part, map) in [("limits", limits), ("requests", requests)] {
+        for (name, value) in map {
+            if Quantity::parse(&value.0).is_none_or(|q| q.approximate() < 0.0) {
+                return Err(FieldError::new(
+                    format!("{field}.{part}.{name}"),
+                    format!("{} is not a non-negative quantity such as 500m or 1Gi", quote(&value.0)),
+                ));
+            }
+        }
+    }
+    for (name, request) in requests {
+        let limit = limits.get(name).and_then(|l| Quantity::parse(&l.0));
+        if let (Some(limit), Some(request)) = (limit, Quantity::parse(&request.0))
+            && request.approximate() > limit.approximate()
+        {
+            return Err(FieldError::new(
+                format!("{field}.requests.{name}"),
+                format!("{} is more than {field}.limits.{name} ({})", request.approximate(), limit.approximate()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every rule of a NATS spec, first failure first.
+pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
+    let size = spec.cluster.size;
+    if !(1..=99).contains(&size) || size % 2 == 0 {
+        return Err(FieldError::new("spec.cluster.size", format!("{size} must be odd and between 1 and 99")));
+    }
+    for (i, route) in spec.cluster.routes.iter().enumerate() {
+        route_url(route, &format!("spec.cluster.routes[{i}]"))?;
+    }
+    storage_size(&spec.jet_stream.mem_storage.size, "spec.jetStream.memStorage.size")?;
+    storage_size(&spec.jet_stream.file_storage.size, "spec.jetStream.fileStorage.size")?;
+    if let Some(class) = &spec.jet_stream.file_storage.storage_class_name
+        && !crate::naming::is_dns_subdomain(class)
+    {
+        return Err(FieldError::new(
+            "spec.jetStream.fileStorage.storageClassName",
+            format!("{} is not a StorageClass name (lower-case letters, digits, '-' and '.')", quote(class)),
+        ));
+    }
+    let leaf = &spec.leaf_nodes;
+    if !(1..=65535).contains(&leaf.port) || RESERVED_PORTS.contains(&leaf.port) {
+        return Err(FieldError::new(
+            "spec.leafNodes.port",
+            format!("{} must be 1-65535 and not 4222 (client), 6222 (cluster) or 8222 (monitoring)", leaf.port),
+        ));
+    }
+    for (i, remote) in leaf.remotes.iter().enumerate() {
+        for (j, url) in remote.urls.iter().enumerate() {
+            remote_url(url, &format!("spec.leafNodes.remotes[{i}].urls[{j}]"))?;
+        }
+    }
+    if let Some(ports) = &spec.service.node_ports {
+        for (name, port) in [("client", ports.client), ("leafNodes", ports.leaf_nodes)] {
+            if let Some(port) = port
+                && !(30000..=32767).contains(&port)
+            {
+                return Err(FieldError::new(
+                    format!("spec.service.nodePorts.{name}"),
+                    format!("{port} must be 30000-32767"),
+                ));
+            }
+        }
+    }
+    metadata_map(&spec.labels, "spec.labels", true)?;
+    metadata_map(&spec.annotations, "spec.annotations", false)?;
+    resources(spec.resources.as_ref(), "spec.resources")
+}
+
+/// Every rule of an Eventing spec, first failure first.
+pub fn eventing(spec: &EventingSpec) -> Result<(), FieldError> {
+    let config = &spec.backend.config;
+    if config.nats_stream_max_size != "-1" {
+        storage_size(&config.nats_stream_max_size, "spec.backend.config.natsStreamMaxSize")
+            .map_err(|e| FieldError { message: format!("{}, or -1 for no limit", e.message), ..e })?;
+    }
+    if !(1..=5).contains(&config.nats_stream_replicas) {
+        return Err(FieldError::new(
+            "spec.backend.config.natsStreamReplicas",
+            format!("{} must be between 1 and 5", config.nats_stream_replicas),
+        ));
+    }
+    if config.nats_max_msgs_per_topic < -1 {
+        return Err(FieldError::new("spec.backend.config.natsMaxMsgsPerTopic", "must be -1 (no limit) or more"));
+    }
+    let prefix = &config.event_type_prefix;
+    if prefix.is_empty() || prefix.len() > 128 || prefix.bytes().any(|b| b.is_ascii_whitespace()) {
+        return Err(FieldError::new(
+            "spec.backend.config.eventTypePrefix",
+            format!("{} must be 1 to 128 characters without spaces", quote(prefix)),
+        ));
+    }
+    let replicas = &spec.publisher.replicas;
+    if !(1..=100).contains(&replicas.min) || !(1..=100).contains(&replicas.max) || replicas.min > replicas.max {
+        return Err(FieldError::new(
+            "spec.publisher.replicas",
+            format!("min {} and max {} must be 1-100 with min ≤ max", replicas.min, replicas.max),
+        ));
+    }
+    metadata_map(&spec.labels, "spec.labels", true)?;
+    metadata_map(&spec.annotations, "spec.annotations", false)?;
+    resources(spec.publisher.resources.as_ref(), "spec.publisher.resources")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        for good in ["nats://a:6222", "tls://10.0.0.1:1", "nats://[::1]:65535", "nats://a.b-c:6222"] {
+            assert_eq!(route_url(good, "f"), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("nats://a", "has no port"),
+            ("nats://a:0", "valid port"),
+            ("nats://a:99999", "valid port"),
+            ("nats://a:06222", "valid port"),
+            ("nats://u:p@a:6222", "credentials"),
+            ("http://a:1", "must start with"),
+            ("nats://:6222", "valid host"),
+            ("nats://a/b:1", "valid host"),
+        ] {
+            let error = route_url(bad, "f").expect_err(bad);
+            assert!(error.message.contains(why), "{bad}: {error}");
+        }
+        for good in ["nats-leaf://p", "wss://p:443", "nats://[::1]"] {
+            assert_eq!(remote_url(good, "f"), Ok(()), "{good}");
+        }
+        for bad in ["nats-leaf://:::", "nats-leaf://", "nats://u:pw@p:7422", "nats-leaf://p:70000"] {
+            assert!(remote_url(bad, "f").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn metadata_keys_and_values() {
+        let map = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+        assert!(metadata_map(&map("team", "a"), "spec.labels", true).is_ok());
+        assert!(metadata_map(&map("example.com/team", ""), "spec.labels", true).is_ok());
+        let long = metadata_map(&map("team", &"v".repeat(1 << 20)), "spec.labels", true).expect_err("too long");
+        assert_eq!(long.field, "spec.labels[team]");
+        assert!(long.message.len() < 200, "the value is not echoed: {}", long.message.len());
+        let reserved = metadata_map(&map("app.kubernetes.io/name", "x"), "spec.labels", true).expect_err("reserved");
+        assert!(reserved.message.contains("set by the manager"));
+        assert!(metadata_map(&map("bad key", "x"), "spec.annotations", false).is_err());
+        assert!(metadata_map(&map("note", "any text at all"), "spec.annotations", false).is_ok());
+    }
+}
