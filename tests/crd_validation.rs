@@ -138,7 +138,7 @@ async fn eventing_rejects_bad_backends_and_publisher_settings() {
             (json!({"backend": {"config": {"natsStreamReplicas": 0}}}), &["spec.backend.config.natsStreamReplicas"]),
             (
                 json!({"backend": {"config": {"natsStreamMaxSize": "lots"}}}),
-                &["spec.backend.config.natsStreamMaxSize", "must be a quantity"],
+                &["spec.backend.config.natsStreamMaxSize", "must be a whole number of bytes"],
             ),
             (json!({"logging": {"logLevel": "verbose"}}), &["spec.logging.logLevel", "Unsupported value"]),
         ],
@@ -173,18 +173,21 @@ async fn nats_defaults_and_rejects_invalid_specs() {
             (json!({"cluster": {"size": 2}}), &["spec.cluster.size", "must be odd"]),
             (json!({"cluster": {"size": 0}}), &["spec.cluster.size", "greater than or equal to 1"]),
             (json!({"cluster": {"name": "Bad_Name"}}), &["spec.cluster.name", "should match"]),
-            (json!({"cluster": {"routes": ["http://x:6222"]}}), &["spec.cluster.routes[0]", "should match"]),
+            (
+                json!({"cluster": {"routes": ["http://x:6222"]}}),
+                &["spec.cluster.routes", "must be nats://host:port or tls://host:port"],
+            ),
             (
                 json!({"cluster": {"routes": ["nats://a:1", "nats://a:1"]}}),
                 &["spec.cluster.routes[1]", "Duplicate value"],
             ),
             (
                 json!({"jetStream": {"memStorage": {"size": "big"}}}),
-                &["spec.jetStream.memStorage.size", "must be a quantity"],
+                &["spec.jetStream.memStorage.size", "must be a whole number of bytes"],
             ),
             (
                 json!({"jetStream": {"fileStorage": {"size": "1 GB"}}}),
-                &["spec.jetStream.fileStorage.size", "must be a quantity"],
+                &["spec.jetStream.fileStorage.size", "must be a whole number of bytes"],
             ),
             (json!({"leafNodes": {"port": 70000}}), &["spec.leafNodes.port", "less than or equal to 65535"]),
             (
@@ -193,7 +196,7 @@ async fn nats_defaults_and_rejects_invalid_specs() {
             ),
             (
                 json!({"leafNodes": {"remotes": [{"urls": ["http://x"]}]}}),
-                &["spec.leafNodes.remotes[0].urls[0]", "should match"],
+                &["spec.leafNodes.remotes[0].urls", "must be nats-leaf://"],
             ),
             (
                 json!({"leafNodes": {"authorization": {"user": "leaf"}}}),

@@ -94,9 +94,7 @@ async fn switching_backends_back_and_forth_converges() {
     let (status, message, _) = condition(&warned, "BackendAvailable");
     assert_eq!(status, "False");
     assert!(
-        message.contains(&format!(
-            "the EventMesh Secret {reference} (spec.backend.config.eventMeshSecret) does not exist"
-        )),
+        message.contains(&format!("spec.backend.config.eventMeshSecret: the Secret {reference} does not exist")),
         "{message}"
     );
     wait_deleted(&sets, "eventing-nats", TIMEOUT).await;

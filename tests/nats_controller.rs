@@ -226,7 +226,13 @@ async fn a_missing_referenced_secret_is_an_error_until_it_appears() {
         .find(|c| c.type_ == "Available")
         .expect("Available")
         .message;
-    assert!(message.contains(&format!("referenced Secret {}/primary-creds does not exist", ns.name)), "{message}");
+    assert!(
+        message.contains(&format!(
+            "spec.leafNodes.remotes[0].credentials names the Secret {}/primary-creds, which does not exist",
+            ns.name
+        )),
+        "{message}"
+    );
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
     assert!(sets.get_opt("edge-nats").await.expect("get").is_none(), "nothing is applied for an invalid spec");
 

@@ -193,3 +193,20 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
     assert!(denied.is_empty(), "the manager was denied something:\n{}", denied.join("\n"));
     assert!(log.contains("became the leader"), "{log}");
 }
+
+/// The role grants every verb apply, prune and the caches use on every kind the charts render
+/// (`controllers/children.rs` lists them once).
+#[test]
+fn the_role_covers_every_rendered_kind() {
+    let role: Value = yaml_serde::from_str(&repo_file("config/rbac/role.yaml")).expect("role.yaml");
+    let rules = role["rules"].as_array().expect("rules");
+    for (group, resource) in eventing_manager::controllers::children::CHILD_RESOURCES {
+        for verb in ["get", "list", "watch", "create", "patch", "delete"] {
+            let granted = rules.iter().any(|rule| {
+                let has = |key: &str, value: &str| rule[key].as_array().is_some_and(|l| l.iter().any(|v| v == value));
+                has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+            });
+            assert!(granted, "config/rbac/role.yaml does not grant {verb} on {resource} ({group:?})");
+        }
+    }
+}

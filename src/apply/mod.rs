@@ -127,12 +127,7 @@ impl Applier {
             };
             let live = self.read(&resolved, manifest.namespace(), manifest.name()).await?;
             if let Some(live) = &live {
-                if let Some(other) = owned_by_another(live, owner) {
-                    return Err(ApplyError::Conflict { object: describe(manifest), owner: other });
-                }
-                if !owner.created(live) {
-                    return Err(ApplyError::NotOurs { object: describe(manifest), manager: owner.manager.clone() });
-                }
+                check_ownership(live, owner, || describe(manifest))?;
             }
             plan.push((manifest, resolved, live));
         }
@@ -216,6 +211,18 @@ impl Applier {
 pub fn namespace_terminating(status: &kube::core::Status) -> bool {
     status.code == 403
         && status.details.as_ref().is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
+}
+
+/// A live object may be written for `owner` only when `owner`'s release created it: one that
+/// another CR's release holds is a conflict naming that CR; one without our labels is not ours.
+pub fn check_ownership(live: &Value, owner: &Owner, object: impl Fn() -> String) -> Result<(), ApplyError> {
+    if let Some(other) = owned_by_another(live, owner) {
+        return Err(ApplyError::Conflict { object: object(), owner: other });
+    }
+    if !owner.created(live) {
+        return Err(ApplyError::NotOurs { object: object(), manager: owner.manager.clone() });
+    }
+    Ok(())
 }
 
 /// The CR (`Kind namespace/name`) that a live object's inventory labels name, when it is not `owner`.

@@ -1,10 +1,10 @@
 //! `config.put` payloads: parsed and checked field by field, so that a bad request gets an answer
 //! naming the field, before anything touches the cluster. Pure; no I/O.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::api::nats::{LeafRemote, SecretKeyRef};
+use crate::api::validate;
 
 /// The key of a remote's credentials Secret when `credentialsSecret` names only the Secret.
 pub const DEFAULT_CREDENTIALS_KEY: &str = "creds";
@@ -12,7 +12,6 @@ pub const DEFAULT_CREDENTIALS_KEY: &str = "creds";
 pub const MAX_ROUTES: usize = 32;
 pub const MAX_REMOTES: usize = 32;
 pub const MAX_URLS_PER_REMOTE: usize = 16;
-const MAX_URL_LENGTH: usize = 512;
 const FIELDS: &[&str] = &["name", "routes", "leafRemotes"];
 const REMOTE_FIELDS: &[&str] = &["urls", "credentialsSecret"];
 
@@ -31,19 +30,8 @@ impl Default for Limits {
 }
 
 /// What is wrong with a request: the field (a JSON path such as `leafRemotes[1].urls[0]`; empty
-/// for the payload as a whole) and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
-}
+/// for the payload as a whole) and why. The same type, and for URLs the same rules, as the CRDs'.
+pub use crate::api::validate::FieldError;
 
 /// A valid `config.put`: each field replaces the CR's, when present.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,33 +92,13 @@ fn array<'a>(value: &'a Value, field: &str) -> Result<&'a Vec<Value>, FieldError
     value.as_array().ok_or_else(|| FieldError::new(field, format!("must be an array, not {}", kind(value))))
 }
 
-/// `nats://host:port` or `tls://host:port`; no credentials in the URL.
-fn url(value: &Value, field: &str) -> Result<String, FieldError> {
+/// A URL string checked by `rule` (the CRD's rule for the same field).
+fn url(value: &Value, field: &str, rule: fn(&str, &str) -> Result<(), FieldError>) -> Result<String, FieldError> {
     let Value::String(text) = value else {
         return Err(FieldError::new(field, format!("must be a string, not {}", kind(value))));
     };
-    let bad = |why: &str| FieldError::new(field, format!("{text:?} {why}"));
-    if text.len() > MAX_URL_LENGTH {
-        return Err(FieldError::new(field, format!("is longer than {MAX_URL_LENGTH} characters")));
-    }
-    let Some(rest) = text.strip_prefix("nats://").or_else(|| text.strip_prefix("tls://")) else {
-        return Err(bad("is not a nats:// or tls:// URL"));
-    };
-    if rest.contains('@') {
-        return Err(bad("carries credentials; name a Secret in credentialsSecret instead"));
-    }
-    if rest.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
-        return Err(bad("must be scheme://host:port, without spaces or a path"));
-    }
-    let Some((host, port)) = rest.rsplit_once(':') else { return Err(bad("has no port (scheme://host:port)")) };
-    if host.is_empty() || host == "[" {
-        return Err(bad("has no host"));
-    }
-    let digits_only = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !port.starts_with('0');
-    match port.parse::<u16>() {
-        Ok(_) if digits_only => Ok(text.clone()),
-        _ => Err(bad("has no valid port (1-65535)")),
-    }
+    rule(text, field)?;
+    Ok(text.clone())
 }
 
 fn no_duplicates(urls: &[String], field: &str) -> Result<(), FieldError> {
@@ -148,8 +116,11 @@ fn routes(value: &Value, limits: &Limits) -> Result<Vec<String>, FieldError> {
     if items.len() > max {
         return Err(FieldError::new("routes", format!("{} routes; at most {max} are allowed", items.len())));
     }
-    let routes =
-        items.iter().enumerate().map(|(i, v)| url(v, &format!("routes[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+    let routes = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| url(v, &format!("routes[{i}]"), validate::route_url))
+        .collect::<Result<Vec<_>, _>>()?;
     no_duplicates(&routes, "routes")?;
     Ok(routes)
 }
@@ -202,7 +173,7 @@ fn remotes(value: &Value) -> Result<Vec<LeafRemote>, FieldError> {
         let urls = urls
             .iter()
             .enumerate()
-            .map(|(j, v)| url(v, &format!("{urls_field}[{j}]")))
+            .map(|(j, v)| url(v, &format!("{urls_field}[{j}]"), validate::remote_url))
             .collect::<Result<Vec<_>, _>>()?;
         no_duplicates(&urls, &urls_field)?;
         for (j, url) in urls.iter().enumerate() {

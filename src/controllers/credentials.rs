@@ -16,7 +16,7 @@ use kube::{Api, Client, ResourceExt};
 
 use super::{Context, ReconcileError};
 use crate::api::Nats;
-use crate::apply::{ApplyError, Owner};
+use crate::apply::Owner;
 
 pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
 
@@ -123,12 +123,8 @@ pub async fn ensure(
         None => secrets.get_opt(name).await.map_err(|source| ReconcileError::Prepare { object: object(), source })?,
     };
     if let Some(existing) = existing {
-        if !owner.owns(existing.labels()) {
-            return Err(ReconcileError::Conflict(ApplyError::NotOurs {
-                object: object(),
-                manager: owner.manager.clone(),
-            }));
-        }
+        let live = serde_json::json!({"metadata": {"labels": existing.labels()}});
+        crate::apply::check_ownership(&live, owner, object).map_err(ReconcileError::Conflict)?;
         return Ok(existing.metadata.uid.unwrap_or_default());
     }
     let password = derive(&ctx.master_key, &owner.uid, purpose);

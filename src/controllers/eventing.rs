@@ -105,6 +105,7 @@ impl Module for Eventing {
     const FINALIZER: &'static str = FINALIZER;
     const READINESS_CONDITIONS: &'static [&'static str] = &["BackendAvailable", "PublisherProxyReady"];
     const SUBJECT: &'static str = "module";
+    const NAME_FIELD: &'static str = "metadata.name (or the manager's --release-name)";
 
     fn chart(ctx: &Context) -> &CompiledChart {
         &ctx.module_chart

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod apiserver;
+pub mod crs;
 pub mod matrix;
 pub mod nats;
 pub mod process;

@@ -1,0 +1,59 @@
+//! Stopping and restarting the test environment's real kube-apiserver (an outage under the
+//! manager). `hack/testenv/up.sh` records its command line in `.testenv/kube-apiserver.args`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The test environment's folder: where `KUBECONFIG` lives.
+fn testenv_dir() -> PathBuf {
+    let kubeconfig = std::env::var("KUBECONFIG").expect("KUBECONFIG names the test environment's kubeconfig");
+    PathBuf::from(kubeconfig).parent().expect("kubeconfig folder").to_path_buf()
+}
+
+fn answers() -> bool {
+    let port = std::fs::read_to_string(testenv_dir().join("kube-apiserver.args"))
+        .ok()
+        .and_then(|args| {
+            let args: Vec<&str> = args.lines().collect();
+            let i = args.iter().position(|a| *a == "--secure-port")?;
+            args.get(i + 1)?.parse::<u16>().ok()
+        })
+        .unwrap_or(26443);
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// Stops the API server (SIGTERM, then waits until it is gone).
+pub fn stop() {
+    let pid_file = testenv_dir().join("pids/kube-apiserver.pid");
+    let pid = std::fs::read_to_string(&pid_file).expect("kube-apiserver.pid").trim().to_owned();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(status.success(), "stopping kube-apiserver {pid}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::process::Command::new("kill").args(["-0", &pid]).status().is_ok_and(|s| s.success()) {
+        assert!(Instant::now() < deadline, "kube-apiserver {pid} did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts the API server again with its recorded command line; returns once it answers.
+// The server outlives this test process on purpose (as up.sh's does); down.sh stops it by PID.
+#[allow(clippy::zombie_processes)]
+pub fn start() {
+    let dir = testenv_dir();
+    let args = std::fs::read_to_string(dir.join("kube-apiserver.args")).expect("kube-apiserver.args (from up.sh)");
+    let args: Vec<&str> = args.lines().collect();
+    let log =
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("logs/kube-apiserver.log")).expect("log");
+    let child = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start kube-apiserver");
+    std::fs::write(dir.join("pids/kube-apiserver.pid"), child.id().to_string()).expect("pid file");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !answers() {
+        assert!(Instant::now() < deadline, "kube-apiserver did not come back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

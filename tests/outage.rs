@@ -1,0 +1,47 @@
+//! The real kube-apiserver stops for 20 s under the running manager and comes back: the manager
+//! resumes within seconds, and a scale-down followed at once by a scale-up is not skipped on the
+//! word of a cache that has not seen the manager's own write (the CR is Ready only when the
+//! StatefulSet has what was applied last). This binary has one test: it stops the shared server.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::crs::{create_nats, nats_ready_with, patch_spec};
+use common::{apiserver, setup_with_manager, wait_until};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::Api;
+use serde_json::json;
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+const OUTAGE: Duration = Duration::from_secs(20);
+
+fn replicas(sts: &StatefulSet) -> Option<i32> {
+    sts.spec.replicas
+}
+
+#[tokio::test]
+async fn the_manager_resumes_after_an_api_server_outage_and_never_reports_a_skipped_write_as_ready() {
+    let (client, ns) = setup_with_manager("outage").await;
+    let api = create_nats(&client, &ns.name, "o", json!({"cluster": {"size": 3}})).await;
+    wait_until(&api, "o", nats_ready_with(3), TIMEOUT).await;
+
+    tokio::task::spawn_blocking(apiserver::stop).await.expect("stop");
+    tokio::time::sleep(OUTAGE).await;
+    tokio::task::spawn_blocking(apiserver::start).await.expect("start");
+    let back = Instant::now();
+
+    // Resumes: a change right after the outage reaches the StatefulSet within seconds.
+    patch_spec(&api, "o", json!({"cluster": {"size": 1}})).await;
+    let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
+    wait_until(&statefulsets, "o-nats", |s: Option<&StatefulSet>| s.and_then(replicas) == Some(1), TIMEOUT).await;
+    let resumed = back.elapsed();
+    assert!(resumed < Duration::from_secs(15), "the manager applied the change {resumed:?} after the server came back");
+
+    // At once back to 3: Ready with 3 means the StatefulSet says 3.
+    patch_spec(&api, "o", json!({"cluster": {"size": 3}})).await;
+    let ready = wait_until(&api, "o", nats_ready_with(3), TIMEOUT).await;
+    let sts = statefulsets.get("o-nats").await.expect("sts");
+    assert_eq!(replicas(&sts), Some(3), "Ready with 3 replicas, and the StatefulSet has them");
+    assert_eq!(ready.status.and_then(|s| s.observed_generation), ready.metadata.generation);
+}
