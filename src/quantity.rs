@@ -5,8 +5,6 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity {
     negative: bool,
-    /// A fraction with a binary suffix (`1.5Ki`): the API server's `isInteger()` is false for it.
-    binary_fraction: bool,
     numerator: u128,
     denominator: u128,
 }
@@ -69,7 +67,7 @@ impl Quantity {
         } else {
             denominator = 10u128.checked_pow(exponent10.unsigned_abs())?;
         }
-        Some(Self { negative, binary_fraction: binary > 0 && !fraction.is_empty(), numerator, denominator })
+        Some(Self { negative, numerator, denominator })
     }
 
     /// The value when it is a whole, non-negative number.
@@ -84,13 +82,13 @@ impl Quantity {
     }
 }
 
-/// Bytes of a storage quantity: a whole number of bytes, greater than 0 and at most 1Pi, as the
-/// CRDs' CEL rule (`isInteger()`, which refuses a fraction with a binary suffix) accepts it.
+/// Bytes of a storage quantity as the CRDs' CEL rule accepts it: a whole number with an optional
+/// unit (no fraction, no `m`/`u`/`n`, no negative exponent), greater than 0 and at most 1Pi.
 pub fn storage_bytes(text: &str) -> Option<u64> {
-    let quantity = Quantity::parse(text)?;
-    if quantity.binary_fraction {
+    if text.contains('.') || text.ends_with(['m', 'u', 'n']) || text.contains("e-") || text.contains("E-") {
         return None;
     }
+    let quantity = Quantity::parse(text)?;
     let bytes = quantity.whole()?;
     u64::try_from(bytes).ok().filter(|b| (1..=MAX_STORAGE_BYTES).contains(b))
 }
@@ -137,7 +135,8 @@ mod tests {
     fn storage_sizes_are_positive_whole_and_at_most_one_pebibyte() {
         assert_eq!(storage_bytes("1Gi"), Some(1 << 30));
         assert_eq!(storage_bytes("1Pi"), Some(MAX_STORAGE_BYTES));
-        for bad in ["0", "-1Gi", "1500m", "1e400", "2Pi", "1Ei", "1.5Ki"] {
+        assert_eq!(storage_bytes("1023Ti"), Some(1023 << 40));
+        for bad in ["0", "-1Gi", "1500m", "1e400", "2Pi", "1Ei", "1.5Ki", "1.0", "1e-3", "3000m"] {
             assert_eq!(storage_bytes(bad), None, "{bad}");
         }
     }

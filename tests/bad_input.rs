@@ -27,6 +27,7 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
         (json!({"jetStream": {"fileStorage": {"size": "1500m"}}}), "spec.jetStream.fileStorage.size"),
         (json!({"jetStream": {"fileStorage": {"size": "0"}}}), "spec.jetStream.fileStorage.size"),
         (json!({"jetStream": {"fileStorage": {"size": "1.5Ki"}}}), "spec.jetStream.fileStorage.size"),
+        (json!({"jetStream": {"fileStorage": {"size": "1e-3"}}}), "spec.jetStream.fileStorage.size"),
         (json!({"jetStream": {"memStorage": {"size": "2Pi"}}}), "spec.jetStream.memStorage.size"),
         (
             json!({"jetStream": {"fileStorage": {"storageClassName": "Not_A_Class"}}}),
@@ -69,6 +70,7 @@ fn good_nats() -> Vec<Value> {
     vec![
         json!({"cluster": {"routes": ["nats://a.b:6222", "tls://10.0.0.1:65535", "nats://[::1]:1"]}}),
         json!({"jetStream": {"fileStorage": {"size": "1e3"}, "memStorage": {"size": "1Pi"}}}),
+        json!({"jetStream": {"fileStorage": {"size": "1023Ti"}, "memStorage": {"size": "1125899906842624"}}}),
         json!({"leafNodes": {"port": 7000, "remotes": [{"urls": ["nats-leaf://p", "wss://p:443", "tls://[::1]:7422"]}]}}),
         json!({"labels": {"example.com/team": "a.b-c_d", "empty": ""}, "annotations": {"note": "any text at all"}}),
     ]

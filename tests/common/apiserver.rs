@@ -22,11 +22,12 @@ fn answers() -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
-/// Stops the API server (SIGTERM, then waits until it is gone).
+/// Stops the API server at once (SIGKILL) and waits until it is gone.
 pub fn stop() {
     let pid_file = testenv_dir().join("pids/kube-apiserver.pid");
     let pid = std::fs::read_to_string(&pid_file).expect("kube-apiserver.pid").trim().to_owned();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    // SIGKILL: an outage, not a graceful shutdown (which waits for open watches for a minute).
+    let status = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("kill");
     assert!(status.success(), "stopping kube-apiserver {pid}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::process::Command::new("kill").args(["-0", &pid]).status().is_ok_and(|s| s.success()) {
