@@ -6,47 +6,20 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::crs::{
+    create_nats as create, nats_in_state as in_state, nats_ready_with as ready_with, patch_spec as spec_patch,
+};
 use common::{TestNamespace, setup_with_manager, wait_deleted, wait_until};
 use eventing_manager::api::State;
-use eventing_manager::api::nats::Nats;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-async fn create(client: &Client, ns: &str, name: &str, spec: Value) -> Api<Nats> {
-    let api: Api<Nats> = Api::namespaced(client.clone(), ns);
-    let object: Nats = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "metadata": {"name": name}, "spec": spec
-    }))
-    .expect("valid NATS");
-    api.create(&PostParams::default(), &object).await.expect("create NATS");
-    api
-}
-
-fn in_state(state: State) -> impl Fn(Option<&Nats>) -> bool {
-    move |nats| {
-        nats.and_then(|n| n.status.as_ref())
-            .is_some_and(|s| s.state == Some(state) && s.observed_generation == n_generation(nats))
-    }
-}
-
-fn n_generation(nats: Option<&Nats>) -> Option<i64> {
-    nats.and_then(|n| n.metadata.generation)
-}
-
-fn ready_with(replicas: i32) -> impl Fn(Option<&Nats>) -> bool {
-    move |nats| in_state(State::Ready)(nats) && nats.and_then(|n| n.status.as_ref()?.ready_replicas) == Some(replicas)
-}
-
-async fn spec_patch(api: &Api<Nats>, name: &str, spec: Value) {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({ "spec": spec }))).await.expect("patch NATS");
-}
 
 async fn nats_conf(client: &Client, ns: &str, name: &str) -> String {
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
