@@ -283,18 +283,11 @@ fn backend_label(spec: &EventingSpec) -> &'static str {
 /// The Eventing CR of the same namespace that came first (older, or as old with a smaller name),
 /// if any: it is the one that provisions the module there.
 fn earlier_in_namespace(eventing: &Eventing, ctx: &Context) -> Option<String> {
-    let namespace = eventing.namespace();
-    let rank = |meta: &kube::api::ObjectMeta| (meta.creation_timestamp.clone().map(|t| t.0), meta.name.clone());
-    let mine = rank(&eventing.metadata);
-    ctx.crs
-        .eventings
-        .state()
-        .iter()
-        .filter(|other| other.meta().namespace == namespace && other.meta().uid != eventing.metadata.uid)
-        .filter(|other| other.meta().deletion_timestamp.is_none())
-        .filter(|other| rank(other.meta()) < mine)
-        .map(|other| format!("{}/{}", other.namespace().unwrap_or_default(), other.name_any()))
-        .min()
+    let eventings = ctx.crs.eventings.state();
+    let alive = eventings.iter().map(|e| e.meta()).filter(|meta| meta.deletion_timestamp.is_none());
+    super::seniority::earlier(&eventing.metadata, alive).map(|first| {
+        format!("{}/{}", first.namespace.as_deref().unwrap_or_default(), first.name.as_deref().unwrap_or_default())
+    })
 }
 
 /// The EventMesh Secret to copy, or the Warning (naming the field) why it cannot be used. A

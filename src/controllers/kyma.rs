@@ -111,15 +111,8 @@ pub async fn reconcile(
 
 /// The Kyma CR that came first in this one's namespace, when it is not this one.
 fn first_in_namespace(kyma: &Kyma, kymas: &Store<DeserializeGuard<Kyma>>) -> Option<String> {
-    let rank = |meta: &kube::api::ObjectMeta| (meta.creation_timestamp.clone().map(|t| t.0), meta.name.clone());
-    let mine = rank(&kyma.metadata);
-    kymas
-        .state()
-        .iter()
-        .filter(|other| other.meta().namespace == kyma.metadata.namespace && other.meta().uid != kyma.metadata.uid)
-        .filter(|other| rank(other.meta()) < mine)
-        .map(|other| other.name_any())
-        .min()
+    let kymas = kymas.state();
+    super::seniority::earlier(&kyma.metadata, kymas.iter().map(|k| k.meta())).and_then(|first| first.name.clone())
 }
 
 /// A second Kyma CR in a namespace: state Error, no modules, a message naming the first.

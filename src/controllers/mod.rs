@@ -12,6 +12,7 @@ pub mod module_template;
 pub mod nats;
 pub mod pipeline;
 mod run;
+mod seniority;
 mod shared;
 mod snapshot;
 

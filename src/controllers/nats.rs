@@ -62,11 +62,6 @@ impl NatsNames {
     }
 }
 
-/// Names of what a NATS CR renders.
-pub fn fullname(cr_name: &str) -> String {
-    NatsNames::of(cr_name).fullname
-}
-
 /// The chart values a NATS spec sets (a pure function; the README's table documents it).
 pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     let file = &spec.jet_stream.file_storage;
@@ -98,8 +93,6 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 None => json!({"urls": remote.urls}),
             }).collect::<Vec<_>>(),
         },
-        "fullnameOverride": NatsNames::of(name).fullname,
-        "auth": {"secretName": NatsNames::of(name).secret},
         "service": {
             "type": match spec.service.kind { ServiceType::ClusterIP => "ClusterIP", ServiceType::NodePort => "NodePort" },
             "nodePorts": {
@@ -114,6 +107,7 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     if let Some(resources) = &spec.resources {
         values["resources"] = json!(resources);
     }
+    crate::chart::merge_values(&mut values, &NatsNames::of(name).values());
     values
 }
 
@@ -430,8 +424,8 @@ mod tests {
 
     #[test]
     fn names_follow_the_chart() {
-        assert_eq!(fullname("eu"), "eu-nats");
-        assert_eq!(fullname("eventing-nats"), "eventing-nats");
+        assert_eq!(NatsNames::of("eu").fullname, "eu-nats");
+        assert_eq!(NatsNames::of("eventing-nats").fullname, "eventing-nats");
         assert_eq!(NatsNames::of("eu").secret, "eu-nats-secret");
         assert_eq!(NatsNames::of("eu").client_url("ns"), "nats://eu-nats.ns.svc.cluster.local:4222");
     }

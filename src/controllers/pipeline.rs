@@ -242,7 +242,7 @@ pub async fn reconcile<M: Module>(
     framed(M::CONTROLLER, guard.meta(), &ctx, async {
         match &guard.0 {
             Ok(object) => reconcile_valid(Arc::new(object.clone()), &ctx).await,
-            Err(invalid) => malformed::<M>(invalid, &ctx).await,
+            Err(invalid) => malformed(guard.as_ref(), invalid, &ctx).await,
         }
     })
     .await
@@ -281,7 +281,11 @@ async fn reconcile_valid<M: Module>(object: Arc<M>, ctx: &Context) -> Result<Act
 
 /// A CR that does not deserialize: its status says why (state Error); while it is being deleted,
 /// its objects are pruned (volume claims kept) and the finalizer goes, so it never hangs.
-async fn malformed<M: Module>(invalid: &InvalidObject, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn malformed<M: Module>(
+    guard: &DeserializeGuard<M>,
+    invalid: &InvalidObject,
+    ctx: &Context,
+) -> Result<Action, ReconcileError> {
     let meta = &invalid.metadata;
     let (namespace, name) = (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default());
     let resource = ApiResource::erase::<M>(&());
@@ -290,15 +294,7 @@ async fn malformed<M: Module>(invalid: &InvalidObject, ctx: &Context) -> Result<
     tracing::warn!(reason = error.reason(), "{}", crate::text::bounded(&error.to_string(), crate::text::MAX_MESSAGE));
     if meta.deletion_timestamp.is_some() {
         if meta.finalizers.iter().flatten().any(|f| f == M::FINALIZER) {
-            let owner = Owner {
-                api_version: M::api_version(&()).into_owned(),
-                kind: M::kind(&()).into_owned(),
-                install_namespace: M::install_namespace(ctx).filter(|n| !n.is_empty()).unwrap_or(&namespace).to_owned(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-                uid: meta.uid.clone().unwrap_or_default(),
-                manager: ctx.config.manager_name.clone(),
-            };
+            let owner = Owner::of(guard, &ctx.config.manager_name, M::install_namespace(ctx));
             ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;
             let finalizers: Vec<&String> = meta.finalizers.iter().flatten().filter(|f| *f != M::FINALIZER).collect();
             let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version}});

@@ -7,26 +7,32 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
+/// Creates the CR of kind `K` named `name` with `spec` in `ns`.
+async fn create<K>(client: &Client, ns: &str, name: &str, spec: Value) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let object: K = serde_json::from_value(json!({
+        "apiVersion": K::api_version(&()), "kind": K::kind(&()), "metadata": {"name": name}, "spec": spec
+    }))
+    .unwrap_or_else(|e| panic!("valid {}: {e}", K::kind(&())));
+    api.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("create {}: {e}", K::kind(&())));
+    api
+}
+
 /// Creates the NATS CR `name` with `spec` in `ns`.
 pub async fn create_nats(client: &Client, ns: &str, name: &str, spec: Value) -> Api<Nats> {
-    let api: Api<Nats> = Api::namespaced(client.clone(), ns);
-    let object: Nats = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "metadata": {"name": name}, "spec": spec
-    }))
-    .expect("valid NATS");
-    api.create(&PostParams::default(), &object).await.expect("create NATS");
-    api
+    create(client, ns, name, spec).await
 }
 
 /// Creates the Eventing CR `name` with `spec` in `ns`.
 pub async fn create_eventing(client: &Client, ns: &str, name: &str, spec: Value) -> Api<Eventing> {
-    let api: Api<Eventing> = Api::namespaced(client.clone(), ns);
-    let object: Eventing = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": name}, "spec": spec
-    }))
-    .expect("valid Eventing");
-    api.create(&PostParams::default(), &object).await.expect("create Eventing");
-    api
+    create(client, ns, name, spec).await
 }
 
 /// Merge-patches the spec.
