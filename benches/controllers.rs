@@ -1,8 +1,10 @@
 //! End-to-end figures of the controllers on the local control plane (`make bench` starts it):
 //! latency from creating a NATS CR to state Ready, API writes for unchanged CRs over a resync
 //! period, 200 CRs across 20 namespaces (time to all Ready, the manager's peak memory), the time
-//! from enabling `eventing` in a Kyma CR to the module Ready there, and from a backend switch to
-//! Ready. The manager runs as its own process, as in production.
+//! from enabling `eventing` in a Kyma CR to the module Ready there, from a backend switch to
+//! Ready, and how soon the manager resumes after the real kube-apiserver was down (5 outages).
+//! The manager runs as its own process, as in production. `cargo bench --bench controllers --
+//! outage` runs only the sections whose name contains an argument (latency, idle, scale, kyma, outage).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -106,7 +108,7 @@ async fn start_manager(client: &Client) -> Manager {
             "--manager-namespace",
             MANAGER_NAMESPACE,
             "--log-level",
-            "warn",
+            std::env::var("BENCH_MANAGER_LOG").as_deref().unwrap_or("warn"),
             "--log-format",
             "text",
         ])
@@ -199,16 +201,33 @@ async fn main() {
         println!("benches/nats_controller measures only under `cargo bench` (make bench)");
         return;
     }
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let section = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
     let client = Client::try_default().await.expect("no control plane: run `make testenv-up` (make bench does)");
     let manager = start_manager(&client).await;
     cleanup(&client).await;
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    if section("latency") {
+        latency_and_idle_writes(&client, &manager, run_id).await;
+    }
+    if section("scale") {
+        scale(&client, &manager, run_id).await;
+    }
+    if section("kyma") {
+        kyma_enable_and_switch(&client, run_id).await;
+    }
+    if section("outage") {
+        outage_recovery(&client, run_id).await;
+    }
+}
 
+/// 1. Latency from create to Ready; 2. API writes for unchanged CRs over a resync period.
+async fn latency_and_idle_writes(client: &Client, manager: &Manager, run_id: &str) {
     // 1. Latency from create to Ready, 20 runs of a default (3 server) cluster.
     let mut latencies = Vec::new();
     for i in 0..20 {
         let ns = format!("bench-latency-{run_id}-{i}");
-        namespace(&client, &ns).await;
+        namespace(client, &ns).await;
         let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
         let started = Instant::now();
         api.create(&PostParams::default(), &nats("lat", 3)).await.expect("create");
@@ -228,13 +247,16 @@ async fn main() {
         "idle: {writes} API writes during {reconciles} reconciles of 20 unchanged CRs over {}s (resync {RESYNC_SECONDS}s)",
         RESYNC_SECONDS + 5
     );
-    cleanup(&client).await;
+    cleanup(client).await;
+}
 
+/// 3. 200 CRs across 20 namespaces: time to all Ready, the manager's memory.
+async fn scale(client: &Client, manager: &Manager, run_id: &str) {
     // 3. 200 CRs across 20 namespaces (1 server each, so the pods fit on the simulated nodes).
     let started = Instant::now();
     for n in 0..20 {
         let ns = format!("bench-scale-{run_id}-{n}");
-        namespace(&client, &ns).await;
+        namespace(client, &ns).await;
         let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
         for c in 0..10 {
             api.create(&PostParams::default(), &nats(&format!("c{c}"), 1)).await.expect("create");
@@ -265,13 +287,16 @@ async fn main() {
         "200 NATS CRs in 20 namespaces: all Ready after {:.1} s; manager peak RSS {peak:.1} MiB, current {current:.1} MiB",
         elapsed.as_secs_f64()
     );
-    cleanup(&client).await;
+    cleanup(client).await;
+}
 
+/// 4. Enabling eventing in a Kyma CR; 5. backend switches.
+async fn kyma_enable_and_switch(client: &Client, run_id: &str) {
     // 4. Enabling eventing in a Kyma CR → the module Ready in the Kyma CR, 10 runs.
     let mut enable = Vec::new();
     for i in 0..10 {
         let ns = format!("bench-kyma-{run_id}-{i}");
-        namespace(&client, &ns).await;
+        namespace(client, &ns).await;
         let kymas: Api<Kyma> = Api::namespaced(client.clone(), &ns);
         let kyma: Kyma = serde_json::from_value(json!({"apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"}, "spec": {"channel": "regular", "modules": [{"name": "eventing"}]}})).expect("Kyma");
         let started = Instant::now();
@@ -324,5 +349,53 @@ async fn main() {
         switches.push(millis_until(&eventings, "eventing", ready, started, Duration::from_secs(90)).await);
     }
     report("backend switch → Ready (10 switches NATS ⇄ EventMesh)", &mut switches, "");
-    cleanup(&client).await;
+    cleanup(client).await;
+}
+
+#[path = "../tests/common/apiserver.rs"]
+mod apiserver;
+
+/// 6. The real kube-apiserver is killed for 20 s, 5 times; after each outage a scale change is
+/// written as soon as the server answers, and the time until the StatefulSet has it is measured.
+async fn outage_recovery(client: &Client, run_id: &str) {
+    const OUTAGE: Duration = Duration::from_secs(20);
+    let ns = format!("bench-outage-{run_id}");
+    namespace(client, &ns).await;
+    let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
+    api.create(&PostParams::default(), &nats("o", 1)).await.expect("create");
+    millis_until(&api, "o", is_ready, Instant::now(), Duration::from_secs(60)).await;
+    let statefulsets: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(client.clone(), &ns);
+    let (mut resumes, mut serving) = (Vec::new(), Vec::new());
+    let outages = std::env::var("BENCH_OUTAGES").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
+    for round in 0..outages {
+        tokio::task::spawn_blocking(apiserver::stop).await.expect("stop the API server");
+        tokio::time::sleep(OUTAGE).await;
+        tokio::task::spawn_blocking(apiserver::start).await.expect("start the API server");
+        let answers = Instant::now();
+        let size = if round % 2 == 0 { 3 } else { 1 };
+        // The server answers seconds before it serves (its start-up hooks): the change is written
+        // as soon as a write succeeds, and the manager's resumption is measured from there.
+        let patch = Patch::Merge(json!({"spec": {"cluster": {"size": size}}}));
+        loop {
+            match api.patch("o", &PatchParams::default(), &patch).await {
+                Ok(_) => break,
+                Err(error) => {
+                    assert!(answers.elapsed() < Duration::from_secs(60), "cannot write the NATS CR: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        let written = Instant::now();
+        serving.push(written.duration_since(answers).as_secs_f64() * 1000.0);
+        let has_size =
+            move |s: Option<&k8s_openapi::api::apps::v1::StatefulSet>| s.and_then(|s| s.spec.replicas) == Some(size);
+        resumes.push(millis_until(&statefulsets, "o-nats", has_size, written, Duration::from_secs(120)).await);
+    }
+    report(
+        "API server serving again after a 20 s outage → the change applied to the StatefulSet",
+        &mut resumes,
+        &format!(" ({outages} outages)"),
+    );
+    report("  (the API server's own start: port open → first write accepted)", &mut serving, "");
+    cleanup(client).await;
 }

@@ -7,7 +7,8 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 /// Series that go up and down; every other series is a counter or a histogram.
-const GAUGES: &[&str] = &["eventing_manager_leader", "eventing_manager_kyma_status_refused"];
+const GAUGES: &[&str] =
+    &["eventing_manager_leader", "eventing_manager_kyma_status_refused", "eventing_manager_crds_missing"];
 
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -41,6 +42,13 @@ pub fn set_leader(leader: bool) {
 pub fn set_kyma_status_refused(refused: bool) {
     let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     registry.series.insert("eventing_manager_kyma_status_refused{}".into(), f64::from(u8::from(refused)));
+}
+
+/// How many of the CRDs the controllers need are not established (checked every second while
+/// waiting; 0 once the controllers run).
+pub fn set_crds_missing(count: usize) {
+    let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    registry.series.insert("eventing_manager_crds_missing{}".into(), count as f64);
 }
 
 pub fn reconciled(controller: &str, duration: Duration) {

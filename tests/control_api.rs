@@ -304,7 +304,11 @@ async fn a_put_route_reaches_a_running_server_after_the_reload() {
         &["-c", conf_file.to_str().expect("path")],
         &[("SERVER_NAME", "edge-0"), ("ADMIN_PASSWORD", "admin")],
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let up = tokio::time::Instant::now() + Duration::from_secs(30);
+    while http_get(ports.2, "/routez").is_none() {
+        assert!(tokio::time::Instant::now() < up, "server 0 did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(!routes_to(ports.2, "peer"), "no route to the peer before the put");
 
     let put = json!({"routes": [format!("nats://127.0.0.1:{peer_cluster_port}")]});

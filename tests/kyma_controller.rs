@@ -18,9 +18,13 @@ use serde_json::{Value, json};
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn create_kyma(client: &Client, ns: &str, modules: Value) -> Api<Kyma> {
+    create_kyma_named(client, ns, "default", modules).await
+}
+
+async fn create_kyma_named(client: &Client, ns: &str, name: &str, modules: Value) -> Api<Kyma> {
     let api: Api<Kyma> = Api::namespaced(client.clone(), ns);
     let kyma: Kyma = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"},
+        "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": name},
         "spec": {"channel": "regular", "modules": modules}
     }))
     .expect("valid Kyma");
@@ -29,7 +33,11 @@ async fn create_kyma(client: &Client, ns: &str, modules: Value) -> Api<Kyma> {
 }
 
 fn module_state(kyma: Option<&Kyma>) -> Option<State> {
-    kyma?.status.as_ref()?.modules.iter().find(|m| m.name == "eventing").map(|m| m.state)
+    entry(kyma, "eventing").map(|m| m.state)
+}
+
+fn entry(kyma: Option<&Kyma>, module: &str) -> Option<eventing_manager::api::kyma::ModuleStatus> {
+    kyma?.status.as_ref()?.modules.iter().find(|m| m.name == module).cloned()
 }
 
 /// lifecycle-manager's `Modules` condition (its reason is always `Ready`): status and message.
@@ -75,7 +83,7 @@ async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
     assert_eq!((status.as_str(), message.as_str()), ("False", "not all modules are in ready state"));
     let operation = kyma.status.as_ref().and_then(|s| s.last_operation.clone()).map(|o| o.operation);
     assert_eq!(operation.as_deref(), Some("waiting for all modules to become ready"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // That Warning came from a Kyma reconcile that saw the edit: had it reverted the edit, it would have done so then.
     let kept = eventings.get("eventing").await.expect("eventing");
     assert_eq!(kept.spec.backend.kind.canonical(), ActiveBackend::EventMesh, "the user's edit is not reverted");
 
@@ -133,4 +141,50 @@ async fn a_deleted_default_cr_is_not_created_again() {
     wait_until(&kymas, "default", |k: Option<&Kyma>| k.is_some() && module_state(k).is_none(), TIMEOUT).await;
     kymas.patch("default", &PatchParams::default(), &set_modules(json!([{"name": "eventing"}]))).await.expect("re-add");
     wait_until(&eventings, "eventing", |e: Option<&Eventing>| e.is_some(), TIMEOUT).await;
+}
+
+#[tokio::test]
+async fn unknown_modules_and_a_second_kyma_cr_in_a_namespace_are_errors_saying_why() {
+    let (client, ns) = setup_with_manager("kyma-refuse").await;
+    let kymas = create_kyma(&client, &ns.name, json!([{"name": "eventing"}, {"name": "serverless"}])).await;
+    let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| entry(k, "serverless").is_some(), TIMEOUT).await;
+    // A module this manager does not install: an Error entry naming it, never "all modules are in ready state".
+    let serverless = entry(Some(&kyma), "serverless").expect("entry");
+    assert_eq!(serverless.state, State::Error);
+    let message = serverless.message.unwrap_or_default();
+    assert!(
+        message.contains("module \"serverless\" is not available") && message.contains("installs only \"eventing\""),
+        "{message}"
+    );
+    assert_eq!(kyma.status.as_ref().and_then(|s| s.state), Some(State::Error));
+    assert_eq!(modules_condition(&kyma), ("False".into(), "not all modules are in ready state".into()));
+    // eventing itself is served beside it.
+    wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
+
+    // A second Kyma CR in the namespace: Error on the CR and on each of its entries, naming the first;
+    // it creates nothing.
+    let second = create_kyma_named(&client, &ns.name, "second", json!([{"name": "eventing"}])).await;
+    let refused =
+        wait_until(&second, "second", |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some(), TIMEOUT).await;
+    let status = refused.status.clone().expect("status");
+    assert_eq!(status.state, Some(State::Error));
+    let (condition, message) = modules_condition(&refused);
+    assert_eq!(condition, "False");
+    assert!(message.contains("the Kyma CR default already manages the modules of this namespace"), "{message}");
+    assert_eq!(status.last_operation.map(|o| o.operation), Some(message.clone()));
+    let entry = entry(Some(&refused), "eventing").expect("entry");
+    assert_eq!((entry.state, entry.message.as_deref()), (State::Error, Some(message.as_str())));
+    let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
+    let names: Vec<String> =
+        eventings.list(&Default::default()).await.expect("list").items.iter().map(|e| e.name_any()).collect();
+    assert_eq!(names, ["eventing"], "the second Kyma CR created no Eventing CR");
+
+    // Without modules it is still an Error, not Ready.
+    let empty = create_kyma_named(&client, &ns.name, "third", json!([])).await;
+    let refused =
+        wait_until(&empty, "third", |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some(), TIMEOUT).await;
+    assert_eq!(refused.status.and_then(|s| s.state), Some(State::Error));
+    // The first Kyma CR is unaffected.
+    let first = kymas.get("default").await.expect("first");
+    assert_eq!(module_state(Some(&first)), Some(State::Ready));
 }

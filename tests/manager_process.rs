@@ -87,6 +87,30 @@ async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() 
     wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), &ns.name), "eventing-nats", TIMEOUT).await;
 }
 
+#[tokio::test]
+async fn a_missing_manager_namespace_is_said_once_and_clusters_still_get_credentials() {
+    let (client, ns) = prepare("no-manager-ns").await;
+    let missing = format!("missing-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let manager = ManagerProcess::start_in("no-manager-ns", &missing, &[], &[]);
+    for name in ["a", "b"] {
+        let nats = common::crs::create_nats(&client, &ns.name, name, json!({"cluster": {"size": 1}})).await;
+        wait_until(&nats, name, common::crs::nats_ready_with(1), TIMEOUT).await;
+    }
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
+    for name in ["a-nats-secret", "b-nats-secret"] {
+        secrets.get(name).await.unwrap_or_else(|e| panic!("credentials {name}: {e}"));
+    }
+    let log = manager.log();
+    let said: Vec<&str> =
+        log.lines().filter(|l| l.contains("the key of generated passwords is kept in memory only")).collect();
+    assert_eq!(said.len(), 1, "said once, at start-up:\n{log}");
+    assert!(said[0].contains(&missing) && said[0].contains("\"level\":\"ERROR\""), "names the namespace: {}", said[0]);
+    assert!(
+        !log.contains("\"level\":\"ERROR\"") || log.matches("\"level\":\"ERROR\"").count() == 1,
+        "no other error:\n{log}"
+    );
+}
+
 #[test]
 fn bad_flags_stop_the_manager_before_it_starts() {
     for (flag, value, says) in [

@@ -226,12 +226,27 @@ async fn install_as_a_community_module_then_remove_as_lifecycle_manager_does() {
         assert!(Instant::now() < deadline, "no word about the missing CRDs:\n{}", waiting.log());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // One CRD comes: the metric shows that the manager looked again; it still says it only once.
+    let crd_docs: Vec<Value> = raw.iter().filter(|d| d["kind"] == "CustomResourceDefinition").cloned().collect();
+    let missing = |manager: &ManagerProcess| {
+        let metrics = manager.http_get("/metrics").map(|(_, body)| body).unwrap_or_default();
+        metrics.lines().find_map(|l| l.strip_prefix("eventing_manager_crds_missing ")?.parse::<usize>().ok())
+    };
+    let before = missing(&waiting).expect("eventing_manager_crds_missing");
+    assert!(before >= 2, "{before} CRDs missing");
+    apply_all(&client, &crd_docs[..1]).await;
+    while missing(&waiting) != Some(before - 1) {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(20),
+            "the manager did not look again:\n{}",
+            waiting.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(waiting.http_get("/readyz").map(|(code, _)| code), Some(503), "not ready without CRDs");
     assert_eq!(waiting.log().matches("waiting for the CRDs").count(), 1, "one log line");
     let mut waiting = waiting;
     assert!(waiting.child.try_wait().expect("status").is_none(), "the manager keeps running");
-    let crd_docs: Vec<Value> = raw.iter().filter(|d| d["kind"] == "CustomResourceDefinition").cloned().collect();
     apply_all(&client, &crd_docs).await;
     let installed = Instant::now();
     while waiting.http_get("/readyz").map(|(code, _)| code) != Some(200) {

@@ -69,10 +69,15 @@ async fn standalone_mode_refuses_to_write_kyma_status_where_lifecycle_manager_ru
     eventually("not ready again", &manager, || manager.http_get("/readyz").map(|(code, _)| code) == Some(200)).await;
     let during = TestNamespace::create(&client, "refusal-during").await;
     let refused = create_kyma(&client, &during.name).await;
-    // Caches synced, controllers running: a Kyma controller would have written within this time.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The manager's controllers have processed an event that came after the Kyma CR (a NATS CR got
+    // its finalizer): a Kyma controller running beside them would have written the Kyma status by now.
+    let probe = common::crs::create_nats(&client, &during.name, "probe", json!({"cluster": {"size": 1}})).await;
+    let finalized = |n: Option<&eventing_manager::api::Nats>| n.is_some_and(|n| !n.finalizers().is_empty());
+    common::wait_until(&probe, "probe", finalized, Duration::from_secs(30)).await;
     let kyma = refused.get("default").await.expect("Kyma");
     assert!(kyma.status.is_none(), "no Kyma status written: {:?}", kyma.status);
+    probe.delete("probe", &DeleteParams::default()).await.expect("delete the probe");
+    wait_deleted(&probe, "probe", Duration::from_secs(30)).await;
 
     // A manager started next to lifecycle-manager refuses from the start.
     let started = ManagerProcess::start("refusal-start", &["--kyma-mode", "standalone"], &[]);

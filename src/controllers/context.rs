@@ -1,8 +1,7 @@
 //! What every reconcile shares: the client, the applier with its caches, the compiled charts and
 //! the manager's configuration.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -10,6 +9,7 @@ use kube::Client;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::Store;
 
+use super::backoff::Backoffs;
 use super::children::Children;
 use crate::apply::Applier;
 use crate::chart::{self, ChartError, CompiledChart};
@@ -82,7 +82,7 @@ pub struct Context {
     pub crs: CrStores,
     /// The key generated passwords derive from (see `credentials`).
     pub(super) master_key: Vec<u8>,
-    failures: Mutex<HashMap<String, u32>>,
+    pub backoffs: Backoffs,
 }
 
 impl Context {
@@ -117,7 +117,7 @@ impl Context {
             optional_crds,
             crs,
             master_key,
-            failures: Mutex::default(),
+            backoffs: Backoffs::default(),
         })
     }
 
@@ -135,17 +135,5 @@ impl Context {
             })
             .map(|(api_version, _)| (*api_version).to_owned())
             .collect()
-    }
-
-    /// The delay before retrying a failed object: doubling from 1 s up to `max`.
-    pub fn backoff(&self, key: &str, max: Duration) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let count = failures.entry(key.to_owned()).or_default();
-        *count = count.saturating_add(1);
-        Duration::from_secs(1u64 << (*count - 1).min(9)).min(max)
-    }
-
-    pub fn reset_backoff(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 }

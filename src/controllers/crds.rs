@@ -74,6 +74,7 @@ pub async fn wait_until_established(client: &Client, names: &[String]) {
     let mut said = false;
     loop {
         let missing = missing(client, names).await;
+        crate::metrics::set_crds_missing(missing.len());
         if missing.is_empty() {
             if said {
                 tracing::info!("the CRDs are installed: starting the controllers");

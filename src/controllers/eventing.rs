@@ -47,7 +47,10 @@ impl EventingNames {
 
     /// The chart values that carry these names.
     pub fn values(&self, namespace: &str) -> Value {
-        json!({"nats": self.nats.values(), "publisher": {"nats": {"url": self.nats.client_url(namespace)}}})
+        json!({
+            "nats": self.nats.values(),
+            "publisher": {"proxyName": self.publisher, "nats": {"url": self.nats.client_url(namespace)}},
+        })
     }
 }
 

@@ -126,7 +126,7 @@ async fn refuse_second(kyma: &Kyma, ctx: &Context, first: &str) -> Result<Action
         .iter()
         .map(|m| ModuleStatus { message: Some(message.clone()), ..unknown_module(&m.name, KymaState::Error, &message) })
         .collect();
-    publish(kyma, ctx, modules).await?;
+    publish(kyma, ctx, modules, Some(&message)).await?;
     Ok(Action::requeue(Duration::from_secs(60)))
 }
 
@@ -176,7 +176,7 @@ async fn reconcile_inner(
                         &channel,
                         &Resolved { template: None, ..fallback },
                     ));
-                    publish(kyma, ctx, modules).await?;
+                    publish(kyma, ctx, modules, None).await?;
                     return Ok(Action::requeue(Duration::from_secs(30)));
                 }
                 Err(ResolveError::Kube { object, source }) => {
@@ -262,7 +262,7 @@ async fn reconcile_inner(
             ),
         ));
     }
-    publish(kyma, ctx, modules).await?;
+    publish(kyma, ctx, modules, None).await?;
     Ok(Action::requeue(ctx.config.resync.min(Duration::from_secs(300))))
 }
 
@@ -304,18 +304,26 @@ async fn create_default_cr(
 }
 
 /// The status lifecycle-manager would write for these module entries; times are kept from
-/// `current` while what they stamp is unchanged.
-pub fn desired_status(kyma: &Kyma, modules: Vec<ModuleStatus>) -> KymaStatus {
+/// `current` while what they stamp is unchanged. A `refusal` (this Kyma CR is not served at all)
+/// makes the state Error whatever the entries say, and is the condition's message and the operation.
+pub fn desired_status(kyma: &Kyma, modules: Vec<ModuleStatus>, refusal: Option<&str>) -> KymaStatus {
     let current = kyma.status.clone().unwrap_or_default();
-    let state = summarize(&modules.iter().map(|m| m.state).collect::<Vec<_>>());
+    let state = match refusal {
+        Some(_) => KymaState::Error,
+        None => summarize(&modules.iter().map(|m| m.state).collect::<Vec<_>>()),
+    };
     let ready = state == KymaState::Ready;
-    let modules_condition =
-        Decided::new(MODULES_CONDITION, ready, CONDITION_REASON, if ready { ALL_READY } else { NOT_ALL_READY });
+    let message = refusal.unwrap_or(if ready { ALL_READY } else { NOT_ALL_READY });
+    let modules_condition = Decided::new(MODULES_CONDITION, ready, CONDITION_REASON, message);
     let conditions = conditions::merge(&current.conditions, &[modules_condition], kyma.metadata.generation);
-    let operation = if ready { "kyma is ready" } else { "waiting for all modules to become ready" };
+    let operation = match refusal {
+        Some(refusal) => crate::text::message(refusal),
+        None if ready => "kyma is ready".into(),
+        None => "waiting for all modules to become ready".into(),
+    };
     let last_operation = match &current.last_operation {
         Some(last) if last.operation == operation => last.clone(),
-        _ => LastOperation { operation: operation.into(), last_update_time: Some(Time(Timestamp::now())) },
+        _ => LastOperation { operation, last_update_time: Some(Time(Timestamp::now())) },
     };
     KymaStatus {
         state: Some(state),
@@ -326,8 +334,13 @@ pub fn desired_status(kyma: &Kyma, modules: Vec<ModuleStatus>) -> KymaStatus {
     }
 }
 
-async fn publish(kyma: &Kyma, ctx: &Context, modules: Vec<ModuleStatus>) -> Result<(), ReconcileError> {
-    let desired = desired_status(kyma, modules);
+async fn publish(
+    kyma: &Kyma,
+    ctx: &Context,
+    modules: Vec<ModuleStatus>,
+    refusal: Option<&str>,
+) -> Result<(), ReconcileError> {
+    let desired = desired_status(kyma, modules, refusal);
     if Some(&desired) == kyma.status.as_ref() {
         return Ok(());
     }
@@ -375,7 +388,7 @@ mod tests {
     #[test]
     fn the_status_has_lifecycle_managers_condition_operation_and_channel() {
         let resolved = module_template::embedded().expect("embedded");
-        let ready = desired_status(&kyma(None), vec![entry(KymaState::Ready, None, "regular", &resolved)]);
+        let ready = desired_status(&kyma(None), vec![entry(KymaState::Ready, None, "regular", &resolved)], None);
         let condition = &ready.conditions[0];
         assert_eq!(
             (condition.type_.as_str(), condition.status.as_str(), condition.reason.as_str()),
@@ -387,16 +400,34 @@ mod tests {
         assert_eq!(ready.active_channel.as_deref(), Some("regular"));
 
         // Unchanged: the same status, times included, so nothing is written.
-        let again = desired_status(&kyma(Some(ready.clone())), ready.modules.clone());
+        let again = desired_status(&kyma(Some(ready.clone())), ready.modules.clone(), None);
         assert_eq!(again, ready);
 
-        let waiting =
-            desired_status(&kyma(Some(ready.clone())), vec![entry(KymaState::Processing, None, "regular", &resolved)]);
+        let waiting = desired_status(
+            &kyma(Some(ready.clone())),
+            vec![entry(KymaState::Processing, None, "regular", &resolved)],
+            None,
+        );
         assert_eq!(waiting.state, Some(KymaState::Processing));
         assert_eq!(
             (waiting.conditions[0].status.as_str(), waiting.conditions[0].message.as_str()),
             ("False", "not all modules are in ready state")
         );
         assert_eq!(waiting.last_operation.map(|o| o.operation), Some("waiting for all modules to become ready".into()));
+    }
+
+    #[test]
+    fn a_refused_kyma_cr_is_an_error_even_without_modules() {
+        let refused = desired_status(&kyma(None), vec![], Some("the Kyma CR first already manages this namespace"));
+        assert_eq!(refused.state, Some(KymaState::Error));
+        let condition = &refused.conditions[0];
+        assert_eq!(
+            (condition.status.as_str(), condition.message.as_str()),
+            ("False", "the Kyma CR first already manages this namespace")
+        );
+        assert_eq!(
+            refused.last_operation.map(|o| o.operation).as_deref(),
+            Some("the Kyma CR first already manages this namespace")
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The controllers: one shared reconcile pipeline ([`pipeline`]) and one module per kind.
 
+mod backoff;
 pub mod children;
 mod conditions;
 mod context;

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+use super::backoff;
 use super::conditions::{self, Decided};
 use super::error::Retry;
 use super::snapshot::{Snapshot, Workloads};
@@ -152,7 +153,7 @@ fn owner_of<M: Module>(object: &M, ctx: &Context) -> Owner {
 }
 
 fn key<M: Module>(object: &M) -> String {
-    failure_key(M::CONTROLLER, &object.namespace().unwrap_or_default(), &object.name_any())
+    backoff::key(M::CONTROLLER, &object.namespace().unwrap_or_default(), &object.name_any())
 }
 
 /// The frame every controller's reconcile runs in: one span with a reconcile id, the object and
@@ -179,7 +180,7 @@ where
         let result = work.await;
         crate::metrics::reconciled(controller, started.elapsed());
         if result.is_ok() {
-            ctx.reset_backoff(&failure_key(controller, &namespace, &name));
+            ctx.backoffs.reset(&backoff::key(controller, &namespace, &name));
         }
         result
     }
@@ -187,30 +188,14 @@ where
     .await
 }
 
-fn failure_key(controller: &str, namespace: &str, name: &str) -> String {
-    format!("{controller}/{namespace}/{name}")
-}
-
-/// Server errors retry within [`TRANSIENT_MAX`], so that the manager resumes within seconds of
-/// the API server coming back; other failures back off up to five minutes.
-const TRANSIENT_MAX: Duration = Duration::from_secs(2);
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
-
-/// The delay after a failed reconcile, by the error's retry policy.
+/// The delay after a failed reconcile of `object`, by the error's retry policy.
 pub fn retry_delay(controller: &str, object: &ObjectMeta, error: &ReconcileError, ctx: &Context) -> Duration {
-    let key = failure_key(
+    let key = backoff::key(
         controller,
         object.namespace.as_deref().unwrap_or_default(),
         object.name.as_deref().unwrap_or_default(),
     );
-    match error.retry() {
-        Retry::After(delay) => {
-            ctx.reset_backoff(&key);
-            delay
-        }
-        Retry::Transient => ctx.backoff(&key, TRANSIENT_MAX),
-        Retry::Backoff => ctx.backoff(&key, BACKOFF_MAX),
-    }
+    backoff::retry_delay(&key, error, &ctx.backoffs)
 }
 
 /// The error policy of every controller: the delay by [`retry_delay`], a metric and one bounded log line.
@@ -268,7 +253,7 @@ async fn reconcile_valid<M: Module>(object: Arc<M>, ctx: &Context) -> Result<Act
             tracing::info!(step = "cleanup", "deprovisioned; removal waits: {error}");
             Ok(Action::requeue(match error.retry() {
                 Retry::After(delay) => delay,
-                _ => TRANSIENT_MAX,
+                _ => backoff::TRANSIENT_MAX,
             }))
         }
         // The object went away while we removed our finalizer: deletion is complete.
@@ -290,7 +275,10 @@ async fn malformed<M: Module>(
     let (namespace, name) = (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default());
     let resource = ApiResource::erase::<M>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
-    let error = ReconcileError::Malformed { kind: M::kind(&()).into_owned(), message: invalid.error.clone() };
+    let error = ReconcileError::Malformed {
+        kind: M::kind(&()).into_owned(),
+        message: where_malformed::<M>(&api, &name, invalid).await,
+    };
     tracing::warn!(reason = error.reason(), "{}", crate::text::bounded(&error.to_string(), crate::text::MAX_MESSAGE));
     if meta.deletion_timestamp.is_some() {
         if meta.finalizers.iter().flatten().any(|f| f == M::FINALIZER) {
@@ -313,6 +301,18 @@ async fn malformed<M: Module>(
         .await
         .map_err(|source| ReconcileError::Status { object: format!("{namespace}/{name}"), source })?;
     Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// The field a CR breaks and serde's reason (`spec.cluster.size: invalid type: ...`): the watch's
+/// error names no field, so the CR is read once more and deserialized with its path tracked.
+async fn where_malformed<M: Module>(api: &Api<DynamicObject>, name: &str, invalid: &InvalidObject) -> String {
+    let Ok(object) = api.get(name).await else { return invalid.error.clone() };
+    let Ok(value) = serde_json::to_value(&object) else { return invalid.error.clone() };
+    match serde_path_to_error::deserialize::<_, M>(value) {
+        Err(error) => format!("{}: {}", error.path(), error.inner()),
+        // Fixed since the watch saw it: the next event reconciles it.
+        Ok(_) => invalid.error.clone(),
+    }
 }
 
 /// The error policy handed to kube's `Controller` for a [`Module`].

@@ -38,20 +38,21 @@ pub fn stop() {
 
 /// Starts the API server again with its recorded command line; returns once it answers.
 // The server outlives this test process on purpose (as up.sh's does); down.sh stops it by PID.
-#[allow(clippy::zombie_processes)]
 pub fn start() {
     let dir = testenv_dir();
     let args = std::fs::read_to_string(dir.join("kube-apiserver.args")).expect("kube-apiserver.args (from up.sh)");
     let args: Vec<&str> = args.lines().collect();
     let log =
         std::fs::OpenOptions::new().create(true).append(true).open(dir.join("logs/kube-apiserver.log")).expect("log");
-    let child = std::process::Command::new(args[0])
+    let mut child = std::process::Command::new(args[0])
         .args(&args[1..])
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
         .expect("start kube-apiserver");
     std::fs::write(dir.join("pids/kube-apiserver.pid"), child.id().to_string()).expect("pid file");
+    // Reaped when it ends, so that a later `stop` in this process does not wait for a zombie.
+    std::thread::spawn(move || child.wait());
     let deadline = Instant::now() + Duration::from_secs(60);
     while !answers() {
         assert!(Instant::now() < deadline, "kube-apiserver did not come back");

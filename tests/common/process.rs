@@ -14,12 +14,17 @@ impl ManagerProcess {
     /// `eventing-manager run` with a free metrics port, JSON logs, the test manager namespace, and
     /// `args` and `env` on top.
     pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_in(name, super::MANAGER_NAMESPACE, args, env)
+    }
+
+    /// As [`ManagerProcess::start`], with `manager_namespace` as the manager's namespace.
+    pub fn start_in(name: &str, manager_namespace: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
         let log = std::env::temp_dir().join(format!("manager-{name}-{}.log", uuid::Uuid::new_v4().simple()));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_eventing-manager"))
-            .args(["run", "--manager-namespace", super::MANAGER_NAMESPACE, "--log-format", "json"])
+            .args(["run", "--manager-namespace", manager_namespace, "--log-format", "json"])
             .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
             .args(args)
             .envs(env.iter().copied())

@@ -1,4 +1,4 @@
-name: {{fullname}}-proxy
+name: {{include "publisher.name" this}}
 namespace: {{Release.Namespace}}
 labels: {{nindent 2 (include "publisher.labels" this)}}
 {{#with (merge Values.global.annotations Values.annotations)}}

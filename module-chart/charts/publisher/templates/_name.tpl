@@ -1,0 +1,1 @@
+{{default (concat (fullname) "-proxy") Values.proxyName}}
