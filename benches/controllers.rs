@@ -355,8 +355,8 @@ async fn kyma_enable_and_switch(client: &Client, run_id: &str) {
 #[path = "../tests/common/apiserver.rs"]
 mod apiserver;
 
-/// 6. The real kube-apiserver is killed for 20 s, 5 times; after each outage a scale change is
-/// written as soon as the server answers, and the time until the StatefulSet has it is measured.
+/// Section 6: the real kube-apiserver is killed for 20 s, 5 times. After each outage a scale change
+/// is written as soon as the server accepts writes; measured: the time until the StatefulSet has it.
 async fn outage_recovery(client: &Client, run_id: &str) {
     const OUTAGE: Duration = Duration::from_secs(20);
     let ns = format!("bench-outage-{run_id}");

@@ -43,7 +43,10 @@ async fn the_manager_resumes_after_an_api_server_outage_and_never_reports_a_skip
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
     wait_until(&statefulsets, "o-nats", |s: Option<&StatefulSet>| s.and_then(replicas) == Some(1), TIMEOUT).await;
     let resumed = written.elapsed();
-    assert!(resumed < Duration::from_secs(5), "the manager applied the change {resumed:?} after the server served again");
+    assert!(
+        resumed < Duration::from_secs(5),
+        "the manager applied the change {resumed:?} after the server served again"
+    );
 
     // At once back to 3: Ready with 3 means the StatefulSet says 3.
     patch_spec(&api, "o", json!({"cluster": {"size": 3}})).await;

@@ -164,7 +164,8 @@ pub struct FileStorage {
     /// Whether each server gets a persistent volume for JetStream's file store.
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// Storage class of the volume claims; the cluster's default class when unset. Immutable.
+    /// Storage class of the volume claims; the cluster's default class when unset or `default`
+    /// (as Kyma's nats-manager reads it). Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"))]
     pub storage_class_name: Option<String>,
@@ -175,6 +176,16 @@ pub struct FileStorage {
         "message": "spec.jetStream.fileStorage.size must be a whole number of bytes greater than 0 and at most 1Pi, such as 1Gi"
     }]))]
     pub size: String,
+}
+
+/// The class name Kyma's nats-manager reads as "the cluster's default class" (its default CR says it).
+pub const DEFAULT_STORAGE_CLASS: &str = "default";
+
+impl FileStorage {
+    /// The StorageClass the volume claims name; `None`: the cluster's default class.
+    pub fn class(&self) -> Option<&str> {
+        self.storage_class_name.as_deref().filter(|c| !c.is_empty() && *c != DEFAULT_STORAGE_CLASS)
+    }
 }
 
 impl Default for FileStorage {

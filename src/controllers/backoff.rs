@@ -129,8 +129,10 @@ mod tests {
             FieldError::new("spec.x", "y"),
         ))));
         assert_eq!(inner.retry(), Retry::After(Duration::from_secs(60)));
+        assert_eq!(inner.reason(), "DependencyMissing", "the reason is the inner error's");
         let remove = ReconcileError::Finalizer(Box::new(Error::RemoveFinalizer(server_error(500))));
         assert_eq!(remove.retry(), Retry::Transient);
+        assert_eq!(remove.reason(), "FinalizerFailed");
     }
 
     #[test]

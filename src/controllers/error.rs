@@ -94,7 +94,11 @@ impl ReconcileError {
             ReconcileError::Kube { .. } => "ApiError",
             ReconcileError::Status { .. } => "StatusFailed",
             ReconcileError::RemovalBlocked(_) => "DeletionBlocked",
-            ReconcileError::Finalizer(_) => "FinalizerFailed",
+            ReconcileError::Finalizer(error) => match error.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(inner)
+                | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner.reason(),
+                _ => "FinalizerFailed",
+            },
         }
     }
 

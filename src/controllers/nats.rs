@@ -77,7 +77,7 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
             "memStorage": {"enabled": spec.jet_stream.mem_storage.enabled, "size": spec.jet_stream.mem_storage.size},
             "fileStorage": {
                 "enabled": file.enabled,
-                "storageClassName": file.storage_class_name.clone().unwrap_or_default(),
+                "storageClassName": file.class().unwrap_or_default(),
                 "size": file.size,
             },
         },
@@ -367,7 +367,7 @@ pub async fn check_secret_keys(
 /// The StorageClass of new JetStream volumes exists (else the claims stay Pending and nothing says why).
 async fn check_storage_class(ctx: &Context, spec: &NatsSpec) -> Result<(), ReconcileError> {
     let file = &spec.jet_stream.file_storage;
-    let Some(class) = file.storage_class_name.as_deref().filter(|_| file.enabled) else { return Ok(()) };
+    let Some(class) = file.class().filter(|_| file.enabled) else { return Ok(()) };
     let found = Api::<StorageClass>::all(ctx.client.clone())
         .get_metadata_opt(class)
         .await
@@ -463,6 +463,16 @@ mod tests {
         assert_eq!(values["fullnameOverride"], "edge-nats");
         assert_eq!(values["resources"]["limits"]["memory"], "2Gi");
         assert_eq!(values["labels"]["team"], "a");
+    }
+
+    #[test]
+    fn the_storage_class_default_means_the_clusters_default_class_as_upstream() {
+        for class in [json!("default"), json!(null)] {
+            let values = overrides("n", &spec(json!({"jetStream": {"fileStorage": {"storageClassName": class}}})));
+            assert_eq!(values["jetStream"]["fileStorage"]["storageClassName"], "", "{class}");
+        }
+        let values = overrides("n", &spec(json!({"jetStream": {"fileStorage": {"storageClassName": "default-ssd"}}})));
+        assert_eq!(values["jetStream"]["fileStorage"]["storageClassName"], "default-ssd");
     }
 
     #[test]
