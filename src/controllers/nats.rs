@@ -58,7 +58,7 @@ impl NatsNames {
 
     /// The chart values that carry these names.
     pub fn values(&self) -> Value {
-        json!({"fullnameOverride": self.fullname, "auth": {"secretName": self.secret}})
+        json!({"fullnameOverride": self.fullname, "auth": {"secretName": self.secret, "secretKey": ADMIN_PASSWORD_KEY}})
     }
 }
 
@@ -420,6 +420,37 @@ mod tests {
 
     fn spec(value: Value) -> NatsSpec {
         serde_json::from_value(value).expect("valid spec")
+    }
+
+    #[test]
+    fn the_chart_renders_the_names_the_controller_uses() {
+        let names = NatsNames::of("eu");
+        let mut values = overrides("eu", &spec(json!({})));
+        crate::chart::merge_values(&mut values, &names.values());
+        let chart = crate::chart::bundled_nats().expect("chart").compile().expect("compiles");
+        let release = crate::chart::Release { name: "eu".into(), namespace: "ns".into() };
+        let rendered = chart.render(&values, &release, &[]).expect("renders");
+        let find = |kind: &str, name: &str| {
+            rendered.iter().find(|m| m.kind() == kind && m.name() == name).unwrap_or_else(|| panic!("{kind} {name}"))
+        };
+        let sts = &find("StatefulSet", &names.fullname).object;
+        let mut selector: Vec<String> = sts["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .expect("matchLabels")
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        selector.sort();
+        let wanted = names.selector();
+        let mut expected: Vec<&str> = wanted.split(',').collect();
+        expected.sort();
+        assert_eq!(selector, expected, "the selector the controller lists pods and claims by");
+        let env = sts["spec"]["template"]["spec"]["containers"][0]["env"].as_array().expect("env");
+        let admin = env.iter().find(|e| e["name"] == "ADMIN_PASSWORD").expect("ADMIN_PASSWORD");
+        assert_eq!(admin["valueFrom"]["secretKeyRef"], json!({"name": names.secret, "key": ADMIN_PASSWORD_KEY}));
+        let service = &find("Service", &names.fullname).object;
+        let client = service["spec"]["ports"].as_array().and_then(|p| p.iter().find(|p| p["name"] == "client"));
+        assert_eq!(client.map(|p| p["port"].clone()), Some(json!(CLIENT_PORT)), "the port of NatsNames::client_url");
     }
 
     #[test]
