@@ -29,6 +29,10 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
         (json!({"jetStream": {"fileStorage": {"size": "1.5Ki"}}}), "spec.jetStream.fileStorage.size"),
         (json!({"jetStream": {"fileStorage": {"size": "1e-3"}}}), "spec.jetStream.fileStorage.size"),
         (json!({"jetStream": {"memStorage": {"size": "2Pi"}}}), "spec.jetStream.memStorage.size"),
+        // Sizes may be integers (bytes), as upstream's int-or-string fields take them.
+        (json!({"jetStream": {"fileStorage": {"size": 0}}}), "spec.jetStream.fileStorage.size"),
+        (json!({"jetStream": {"memStorage": {"size": -5}}}), "spec.jetStream.memStorage.size"),
+        (json!({"jetStream": {"memStorage": {"size": 2251799813685248_i64}}}), "spec.jetStream.memStorage.size"),
         (
             json!({"jetStream": {"fileStorage": {"storageClassName": "Not_A_Class"}}}),
             "spec.jetStream.fileStorage.storageClassName",
@@ -56,6 +60,7 @@ fn eventing_cases() -> Vec<(Value, &'static str)> {
         (json!({"backend": {"config": {"natsStreamMaxSize": "-2Gi"}}}), "spec.backend.config.natsStreamMaxSize"),
         (json!({"backend": {"config": {"natsStreamMaxSize": "1500m"}}}), "spec.backend.config.natsStreamMaxSize"),
         (json!({"backend": {"config": {"natsStreamMaxSize": "0"}}}), "spec.backend.config.natsStreamMaxSize"),
+        (json!({"backend": {"config": {"natsStreamMaxSize": -2}}}), "spec.backend.config.natsStreamMaxSize"),
         (json!({"backend": {"config": {"natsStreamReplicas": 6}}}), "spec.backend.config.natsStreamReplicas"),
         (json!({"backend": {"config": {"natsMaxMsgsPerTopic": -2}}}), "spec.backend.config.natsMaxMsgsPerTopic"),
         (json!({"backend": {"config": {"eventTypePrefix": ""}}}), "spec.backend.config.eventTypePrefix"),
@@ -71,6 +76,7 @@ fn good_nats() -> Vec<Value> {
         json!({"cluster": {"routes": ["nats://a.b:6222", "tls://10.0.0.1:65535", "nats://[::1]:1"]}}),
         json!({"jetStream": {"fileStorage": {"size": "1e3"}, "memStorage": {"size": "1Pi"}}}),
         json!({"jetStream": {"fileStorage": {"size": "1023Ti"}, "memStorage": {"size": "1125899906842624"}}}),
+        json!({"jetStream": {"fileStorage": {"size": 1073741824, "storageClassName": "default"}, "memStorage": {"size": 1}}}),
         json!({"leafNodes": {"port": 7000, "remotes": [{"urls": ["nats-leaf://p", "wss://p:443", "tls://[::1]:7422"]}]}}),
         json!({"labels": {"example.com/team": "a.b-c_d", "empty": ""}, "annotations": {"note": "any text at all"}}),
     ]
@@ -80,6 +86,8 @@ fn good_eventing() -> Vec<Value> {
     vec![
         json!({"backend": {"config": {"natsStreamMaxSize": "-1", "eventTypePrefix": "sap.kyma.custom"}}}),
         json!({"backend": {"config": {"natsStreamMaxSize": "700Mi", "natsMaxMsgsPerTopic": -1}}}),
+        json!({"backend": {"config": {"natsStreamMaxSize": -1}}}),
+        json!({"backend": {"config": {"natsStreamMaxSize": 734003200}}}),
     ]
 }
 

@@ -106,12 +106,10 @@ pub struct BackendConfig {
     #[serde(default = "default_stream_replicas")]
     #[schemars(range(min = 1, max = 5))]
     pub nats_stream_replicas: i32,
-    /// Maximum size of the eventing stream, a Kubernetes quantity (`700Mi`); `-1` for no limit.
-    #[serde(default = "default_stream_max_size")]
-    #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
-        "rule": format!("self == '-1' || ({})", cel::STORAGE_SIZE),
-        "message": "spec.backend.config.natsStreamMaxSize must be a whole number of bytes greater than 0 and at most 1Pi, such as 700Mi, or -1 for no limit"
-    }]))]
+    /// Maximum size of the eventing stream, a Kubernetes quantity (`700Mi`) or a number of bytes;
+    /// `-1` for no limit.
+    #[serde(default = "default_stream_max_size", deserialize_with = "super::size::stream")]
+    #[schemars(schema_with = "super::size::stream_max_size")]
     pub nats_stream_max_size: String,
     /// Maximum messages kept per subject; `-1` for no limit.
     #[serde(default = "default_max_msgs_per_topic")]
@@ -150,7 +148,7 @@ fn default_stream_replicas() -> i32 {
     3
 }
 fn default_stream_max_size() -> String {
-    "700Mi".into()
+    super::size::DEFAULT_STREAM_MAX_SIZE.into()
 }
 fn default_max_msgs_per_topic() -> i64 {
     1_000_000

@@ -3,6 +3,7 @@
 pub mod eventing;
 pub mod kyma;
 pub mod nats;
+pub mod size;
 pub mod status;
 pub mod validate;
 

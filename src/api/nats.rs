@@ -126,12 +126,9 @@ pub struct JetStream {
 pub struct MemStorage {
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// JetStream memory store limit per server.
-    #[serde(default = "default_storage_size")]
-    #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
-        "rule": cel::STORAGE_SIZE,
-        "message": "spec.jetStream.memStorage.size must be a whole number of bytes greater than 0 and at most 1Pi, such as 1Gi"
-    }]))]
+    /// JetStream memory store limit per server: a quantity (`1Gi`) or a number of bytes.
+    #[serde(default = "default_storage_size", deserialize_with = "super::size::storage")]
+    #[schemars(schema_with = "super::size::mem_storage")]
     pub size: String,
 }
 
@@ -145,7 +142,7 @@ impl Default for MemStorage {
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
-        "rule": "!isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0",
+        "rule": "!isQuantity(string(self.size)) || !isQuantity(string(oldSelf.size)) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",
         "message": "spec.jetStream.fileStorage.size may grow but never shrink",
         "fieldPath": ".size"
     },
@@ -169,12 +166,10 @@ pub struct FileStorage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"))]
     pub storage_class_name: Option<String>,
-    /// Volume size per server; may grow (when the class allows expansion), never shrink.
-    #[serde(default = "default_storage_size")]
-    #[schemars(length(max = 32), extend("x-kubernetes-validations" = [{
-        "rule": cel::STORAGE_SIZE,
-        "message": "spec.jetStream.fileStorage.size must be a whole number of bytes greater than 0 and at most 1Pi, such as 1Gi"
-    }]))]
+    /// Volume size per server, a quantity (`1Gi`) or a number of bytes; may grow (when the class
+    /// allows expansion), never shrink.
+    #[serde(default = "default_storage_size", deserialize_with = "super::size::storage")]
+    #[schemars(schema_with = "super::size::file_storage")]
     pub size: String,
 }
 
@@ -199,7 +194,7 @@ fn default_true() -> bool {
 }
 
 fn default_storage_size() -> String {
-    "1Gi".into()
+    super::size::DEFAULT_STORAGE_SIZE.into()
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]

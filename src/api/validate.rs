@@ -46,7 +46,8 @@ pub mod cel {
     pub const REMOTE_URLS: &str = "self.all(u, u.matches('^(nats-leaf|nats|tls|ws|wss)://(\\\\[[0-9a-fA-F:.]+\\\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$'))";
     /// A whole number with an optional unit: no fraction, no milli/micro/nano, no negative exponent.
     /// (`isInteger()` is false for large binary quantities such as `1Pi`, so it is not used.)
-    pub const STORAGE_SIZE: &str = "isQuantity(self) && !self.matches('[.]|[mun]$|[eE]-') && quantity(self).compareTo(quantity('0')) > 0 && quantity(self).compareTo(quantity('1Pi')) <= 0";
+    /// Over `string(self)`: the field may be an integer (int-or-string, as upstream's).
+    pub const STORAGE_SIZE: &str = "isQuantity(string(self)) && !string(self).matches('[.]|[mun]$|[eE]-') && quantity(string(self)).compareTo(quantity('0')) > 0 && quantity(string(self)).compareTo(quantity('1Pi')) <= 0";
     pub const KEYS: &str = "self.all(k, k.matches('^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))";
     pub const NOT_RESERVED: &str = "!self.exists(k, k.startsWith('eventing-manager.kyma-project.io/') || k in ['app.kubernetes.io/managed-by', 'app.kubernetes.io/name', 'app.kubernetes.io/instance'])";
     pub const LABEL_VALUES: &str = "self.all(k, self[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))";
