@@ -21,7 +21,26 @@ pub const GROUP: &str = "operator.kyma-project.io";
 /// The CRDs this project owns (what the module's raw manifest installs), in a stable order.
 /// Kyma's CRD is lifecycle-manager's; see [`kyma::standalone_crd`].
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![Eventing::crd(), Nats::crd()]
+    vec![spec_optional(Eventing::crd()), spec_optional(Nats::crd())]
+}
+
+/// As upstream's CRDs: `spec` may be left out (Kyma's `minimal.yaml` NATS CR has none); the API
+/// server stores `spec: {}` then, and every field has its default.
+fn spec_optional(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON;
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) else { continue };
+        if let Some(required) = schema.required.as_mut() {
+            required.retain(|field| field != "spec");
+        }
+        if schema.required.as_ref().is_some_and(Vec::is_empty) {
+            schema.required = None;
+        }
+        if let Some(spec) = schema.properties.as_mut().and_then(|p| p.get_mut("spec")) {
+            spec.default = Some(JSON(serde_json::json!({})));
+        }
+    }
+    crd
 }
 
 /// CRDs as one multi-document YAML stream (what `eventing-manager crd` prints).

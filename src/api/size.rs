@@ -77,7 +77,8 @@ mod tests {
 
     #[test]
     fn integers_and_strings_read_as_their_string_and_null_as_the_default() {
-        let read = |v: serde_json::Value| serde_json::from_value::<Holder>(serde_json::json!({"size": v})).map(|h| h.size);
+        let read =
+            |v: serde_json::Value| serde_json::from_value::<Holder>(serde_json::json!({"size": v})).map(|h| h.size);
         assert_eq!(read(serde_json::json!(1073741824)).expect("int"), "1073741824");
         assert_eq!(read(serde_json::json!(-1)).expect("int"), "-1");
         assert_eq!(read(serde_json::json!("1Gi")).expect("string"), "1Gi");
