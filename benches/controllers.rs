@@ -362,7 +362,7 @@ async fn outage_recovery(client: &Client, run_id: &str) {
     let ns = format!("bench-outage-{run_id}");
     namespace(client, &ns).await;
     let api: Api<Nats> = Api::namespaced(client.clone(), &ns);
-    api.create(&PostParams::default(), &nats("o", 1)).await.expect("create");
+    api.create(&PostParams::default(), &nats("o", 3)).await.expect("create");
     millis_until(&api, "o", is_ready, Instant::now(), Duration::from_secs(60)).await;
     let statefulsets: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(client.clone(), &ns);
     let (mut resumes, mut serving) = (Vec::new(), Vec::new());
@@ -372,7 +372,7 @@ async fn outage_recovery(client: &Client, run_id: &str) {
         tokio::time::sleep(OUTAGE).await;
         tokio::task::spawn_blocking(apiserver::start).await.expect("start the API server");
         let answers = Instant::now();
-        let size = if round % 2 == 0 { 3 } else { 1 };
+        let size = if round % 2 == 0 { 5 } else { 3 };
         // The server answers seconds before it serves (its start-up hooks): the change is written
         // as soon as a write succeeds, and the manager's resumption is measured from there.
         let patch = Patch::Merge(json!({"spec": {"cluster": {"size": size}}}));

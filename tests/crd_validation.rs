@@ -258,6 +258,7 @@ async fn nats_rejects_shrinking_storage_and_changing_immutable_fields() {
             json!({"jetStream": {"fileStorage": {"enabled": false}}}),
             &["spec.jetStream.fileStorage.enabled", "immutable"],
         ),
+        (json!({"cluster": {"size": 1}}), &["spec.cluster.size", "cannot go from several servers to 1"]),
         (json!({"cluster": {"name": "beta"}}), &["spec.cluster.name", "immutable once set"]),
         (json!({"cluster": {"name": null}}), &["spec.cluster.name", "immutable once set"]),
     ];

@@ -80,6 +80,9 @@ pub struct Cluster {
     #[schemars(range(min = 1, max = 99), extend("x-kubernetes-validations" = [{
         "rule": "self % 2 == 1",
         "message": "spec.cluster.size must be odd (1, 3, 5, ...) so that JetStream keeps a quorum"
+    }, {
+        "rule": "!(oldSelf > 1 && self == 1)",
+        "message": "spec.cluster.size cannot go from several servers to 1 (as upstream): replicated JetStream streams would lose their quorum and the other servers' data; keep 3 or more, or re-create the CR"
     }]))]
     pub size: i32,
     /// NATS cluster name (the metadata name when unset); immutable once set.
