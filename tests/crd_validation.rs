@@ -77,8 +77,13 @@ async fn eventing_accepts_each_backend_spelling_and_defaults_the_rest() {
     let ns = TestNamespace::create(&client, "crd-eventing").await;
     let eventings = api::<Eventing>(&client, &ns.name).await;
 
-    let defaulted =
-        create(&eventings, &object::<Eventing>("defaults", json!({}))).await.expect("an empty spec is valid");
+    // As upstream: no backend unless the spec names one (the controller then says Warning).
+    let empty = create(&eventings, &object::<Eventing>("empty", json!({}))).await.expect("an empty spec is valid");
+    assert_eq!(at(&empty, "spec.backend"), &Value::Null);
+    assert_eq!(at(&empty, "spec.publisher.replicas"), &json!({"min": 2, "max": 2}));
+    let defaulted = create(&eventings, &object::<Eventing>("defaults", json!({"backend": {}})))
+        .await
+        .expect("a backend without settings is valid");
     assert_eq!(at(&defaulted, "spec.backend.type"), "NATS");
     assert_eq!(at(&defaulted, "spec.backend.config.natsStreamStorageType"), "File");
     assert_eq!(at(&defaulted, "spec.backend.config.natsStreamMaxSize"), "700Mi");

@@ -1,6 +1,7 @@
 //! The Eventing controller on the real control plane: the backend type provisions or deprovisions
 //! NATS, the publisher follows the backend, a missing EventMesh Secret is a Warning until it appears,
-//! and deletion deprovisions everything through the deletion hook.
+//! deletion deprovisions everything through the deletion hook, and without a backend (upstream's
+//! default CR) nothing is provisioned and the CR says Warning.
 
 mod common;
 
@@ -51,7 +52,7 @@ async fn backend(api: &Api<Eventing>, spec: Value) {
 #[tokio::test]
 async fn the_nats_backend_provisions_nats_and_the_publisher() {
     let (client, ns) = setup_with_manager("eventing-nats").await;
-    let api = create(&client, &ns.name, json!({})).await;
+    let api = create(&client, &ns.name, json!({"backend": {"type": "NATS"}})).await;
     let eventing = wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     for kind in ["BackendAvailable", "PublisherProxyReady"] {
         let (status, _, generation) = condition(&eventing, kind);
@@ -79,7 +80,7 @@ async fn the_nats_backend_provisions_nats_and_the_publisher() {
 #[tokio::test]
 async fn switching_backends_back_and_forth_converges() {
     let (client, ns) = setup_with_manager("eventing-switch").await;
-    let api = create(&client, &ns.name, json!({})).await;
+    let api = create(&client, &ns.name, json!({"backend": {"type": "NATS"}})).await;
     wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
@@ -135,7 +136,7 @@ async fn switching_backends_back_and_forth_converges() {
 #[tokio::test]
 async fn deleting_the_eventing_cr_deprovisions_everything() {
     let (client, ns) = setup_with_manager("eventing-delete").await;
-    let api = create(&client, &ns.name, json!({})).await;
+    let api = create(&client, &ns.name, json!({"backend": {"type": "NATS"}})).await;
     wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
     api.delete("eventing", &DeleteParams::default()).await.expect("delete");
     wait_deleted(&api, "eventing", TIMEOUT).await;
@@ -147,4 +148,36 @@ async fn deleting_the_eventing_cr_deprovisions_everything() {
         3,
         "JetStream volume claims are retained"
     );
+}
+
+#[tokio::test]
+async fn without_a_backend_nothing_is_provisioned_and_the_cr_says_so_as_upstream() {
+    let (client, ns) = setup_with_manager("eventing-none").await;
+    // Upstream's default Eventing CR names no backend.
+    let api = create(&client, &ns.name, json!({"publisher": {"replicas": {"min": 2, "max": 2}}})).await;
+    let no_backend = |e: Option<&Eventing>| {
+        e.and_then(|e| Some((e.status.as_ref()?, e.metadata.generation))).is_some_and(|(s, generation)| {
+            s.state == Some(State::Warning) && s.observed_generation == generation && s.active_backend.is_none()
+        })
+    };
+    let eventing = wait_until(&api, "eventing", no_backend, TIMEOUT).await;
+    let conditions = &eventing.status.as_ref().expect("status").conditions;
+    let available = conditions.iter().find(|c| c.type_ == "BackendAvailable").expect("BackendAvailable");
+    assert_eq!((available.status.as_str(), available.reason.as_str()), ("False", "BackendNotSpecified"));
+    assert!(available.message.contains("spec.backend is not set"), "{}", available.message);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
+    assert!(deployments.list(&ListParams::default()).await.expect("list").items.is_empty(), "no publisher");
+    assert!(sets.list(&ListParams::default()).await.expect("list").items.is_empty(), "no NATS");
+
+    // A backend set later provisions it.
+    backend(&api, json!({"type": "NATS"})).await;
+    wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
+    // Once set, it cannot be removed (as upstream): the API server says so, naming the field.
+    let removed = api
+        .patch("eventing", &PatchParams::default(), &Patch::Merge(json!({"spec": {"backend": null}})))
+        .await
+        .expect_err("removing the backend is refused");
+    let message = common::rejection(Err::<(), _>(removed));
+    assert!(message.contains("spec.backend cannot be removed once set"), "{message}");
 }

@@ -57,7 +57,7 @@ async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
     let eventings: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
     let eventing = wait_until(&eventings, "eventing", |e: Option<&Eventing>| e.is_some(), TIMEOUT).await;
     assert_eq!(eventing.labels().get("operator.kyma-project.io/kyma-name").map(String::as_str), Some("default"));
-    assert_eq!(eventing.spec.backend.kind.canonical(), ActiveBackend::Nats, "the default CR of module-template.yaml");
+    assert_eq!(eventing.spec.active_backend(), Some(ActiveBackend::Nats), "the default CR of module-template.yaml");
 
     let kyma = wait_until(&kymas, "default", |k: Option<&Kyma>| module_state(k) == Some(State::Ready), TIMEOUT).await;
     let status = kyma.status.clone().expect("status");
@@ -85,7 +85,7 @@ async fn enabling_eventing_creates_the_module_and_reports_it_ready() {
     assert_eq!(operation.as_deref(), Some("waiting for all modules to become ready"));
     // That Warning came from a Kyma reconcile that saw the edit: had it reverted the edit, it would have done so then.
     let kept = eventings.get("eventing").await.expect("eventing");
-    assert_eq!(kept.spec.backend.kind.canonical(), ActiveBackend::EventMesh, "the user's edit is not reverted");
+    assert_eq!(kept.spec.active_backend(), Some(ActiveBackend::EventMesh), "the user's edit is not reverted");
 
     // Removing the module deprovisions everything and removes its entry.
     kymas

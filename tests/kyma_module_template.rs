@@ -49,7 +49,7 @@ async fn the_channel_resolves_through_the_module_release_meta() {
         (1, 3),
         "spec.data of the cluster's ModuleTemplate"
     );
-    assert_eq!(eventing.spec.backend.kind.canonical(), ActiveBackend::Nats);
+    assert_eq!(eventing.spec.active_backend(), Some(ActiveBackend::Nats));
     assert_eq!(eventing.namespace().as_deref(), Some(ns.name.as_str()), "created next to the Kyma CR");
 
     let kyma =

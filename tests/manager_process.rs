@@ -67,7 +67,7 @@ async fn a_manager_killed_in_the_middle_of_a_switch_is_replaced_and_converges() 
     let first = start();
     let api: Api<Eventing> = Api::namespaced(client.clone(), &ns.name);
     let eventing: Eventing = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {}
+        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {"backend": {"type": "NATS"}}
     }))
     .expect("Eventing");
     api.create(&PostParams::default(), &eventing).await.expect("create");

@@ -24,7 +24,7 @@ const RELEASE: &str = "my-eventing";
 async fn create(client: &Client, ns: &str) -> Api<Eventing> {
     let api: Api<Eventing> = Api::namespaced(client.clone(), ns);
     let object: Eventing = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {}
+        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {"backend": {"type": "NATS"}}
     }))
     .expect("valid Eventing");
     api.create(&PostParams::default(), &object).await.expect("create Eventing");

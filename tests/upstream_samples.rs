@@ -1,7 +1,8 @@
 //! Kyma's own samples (`../shared/kyma/{nats,eventing}-manager/samples`, unmodified upstream files)
 //! are accepted unchanged by our CRDs on the real API server (a dry-run create in their own
 //! namespace, so nothing is provisioned), pass the controller's validation, and mean what they mean
-//! upstream where that is settled: `storageClassName: "default"` is the cluster's default class.
+//! upstream where that is settled: `storageClassName: "default"` is the cluster's default class,
+//! an Eventing CR without a backend provisions nothing.
 
 mod common;
 
@@ -75,6 +76,10 @@ async fn every_upstream_sample_is_accepted_unchanged() {
         if let Some(size) = sample["spec"]["backend"]["config"]["natsStreamMaxSize"].as_str() {
             assert_eq!(values["publisher"]["nats"]["streamMaxSize"], size, "{file}");
         }
+        // No backend (upstream's default CR): nothing is rendered, as upstream creates nothing.
+        let named = sample["spec"]["backend"]["type"].as_str();
+        assert_eq!(values["nats"]["enabled"], named == Some("NATS"), "{file}");
+        assert_eq!(values["publisher"]["enabled"], named.is_some(), "{file}");
         let replicas = &sample["spec"]["publisher"]["replicas"];
         assert_eq!(values["publisher"]["replicas"], json!({"min": replicas["min"], "max": replicas["max"]}), "{file}");
     }

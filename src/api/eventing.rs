@@ -27,9 +27,15 @@ use super::validate::cel;
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(oldSelf.backend) || has(self.backend)",
+    "message": "spec.backend cannot be removed once set (as upstream): change spec.backend.type instead",
+    "fieldPath": ".backend"
+}]))]
 pub struct EventingSpec {
-    #[serde(default)]
-    pub backend: Backend,
+    /// The backend; none (as upstream's default CR): nothing is provisioned and the CR says Warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
     #[serde(default)]
     pub publisher: Publisher,
     #[serde(default)]
@@ -85,6 +91,19 @@ pub enum ActiveBackend {
     #[serde(rename = "NATS")]
     Nats,
     EventMesh,
+}
+
+impl EventingSpec {
+    /// The backend in use, canonical; `None` when the spec names none.
+    pub fn active_backend(&self) -> Option<ActiveBackend> {
+        self.backend.as_ref().map(|b| b.kind.canonical())
+    }
+
+    /// The backend's settings (their defaults when the spec names no backend).
+    pub fn backend_config(&self) -> &BackendConfig {
+        static DEFAULT: std::sync::LazyLock<BackendConfig> = std::sync::LazyLock::new(BackendConfig::default);
+        self.backend.as_ref().map_or(&DEFAULT, |b| &b.config)
+    }
 }
 
 impl BackendType {

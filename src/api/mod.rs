@@ -108,7 +108,10 @@ mod tests {
         assert!(nats.jet_stream.file_storage.enabled);
         assert_eq!(nats.jet_stream.file_storage.size, "1Gi");
         let eventing: EventingSpec = serde_json::from_value(serde_json::json!({})).expect("empty Eventing spec");
-        assert_eq!(eventing.backend.kind.canonical(), eventing::ActiveBackend::Nats);
+        assert_eq!(eventing.active_backend(), None, "no backend, as upstream's default CR");
+        let nats_backend: EventingSpec =
+            serde_json::from_value(serde_json::json!({"backend": {}})).expect("a backend without a type");
+        assert_eq!(nats_backend.active_backend(), Some(eventing::ActiveBackend::Nats));
         assert_eq!((eventing.publisher.replicas.min, eventing.publisher.replicas.max), (2, 2));
     }
 }

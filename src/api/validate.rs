@@ -238,7 +238,7 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
 
 /// Every rule of an Eventing spec, first failure first.
 pub fn eventing(spec: &EventingSpec) -> Result<(), FieldError> {
-    let config = &spec.backend.config;
+    let config = spec.backend_config();
     if config.nats_stream_max_size != "-1" {
         storage_size(&config.nats_stream_max_size, "spec.backend.config.natsStreamMaxSize")
             .map_err(|e| FieldError { message: format!("{}, or -1 for no limit", e.message), ..e })?;

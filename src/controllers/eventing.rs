@@ -23,6 +23,8 @@ pub const FINALIZER: &str = "eventing-manager.kyma-project.io/deletion-hook";
 /// A Secret annotation that lets Eventing CRs of other namespaces use it as their EventMesh
 /// Secret: a comma-separated list of namespaces, or `*` for every namespace.
 pub const ALLOWED_NAMESPACES_ANNOTATION: &str = "eventing-manager.kyma-project.io/allowed-namespaces";
+/// What an Eventing CR without a backend says (upstream: "Backend config is not provided").
+const NO_BACKEND: &str = "spec.backend is not set: nothing is provisioned; set spec.backend.type to NATS or EventMesh";
 /// The number of servers of the module's own NATS cluster (the nats subchart's `cluster.size`).
 const MODULE_NATS_SERVERS: i32 = 3;
 
@@ -68,23 +70,25 @@ pub fn shared_with(annotations: &std::collections::BTreeMap<String, String>, nam
 
 /// `namespace/name` of the EventMesh Secret, when the backend is EventMesh.
 pub fn event_mesh_secret(spec: &EventingSpec) -> Option<(String, String)> {
-    if spec.backend.kind.canonical() != ActiveBackend::EventMesh {
+    if spec.active_backend() != Some(ActiveBackend::EventMesh) {
         return None;
     }
-    let reference = spec.backend.config.event_mesh_secret.as_deref()?;
+    let reference = spec.backend_config().event_mesh_secret.as_deref()?;
     let (namespace, name) = reference.split_once('/')?;
     Some((namespace.to_owned(), name.to_owned()))
 }
 
 /// The chart values an Eventing spec sets (a pure function; the README's table documents it).
 pub fn overrides(release: &str, spec: &EventingSpec) -> Value {
-    let backend = spec.backend.kind.canonical();
-    let config = &spec.backend.config;
+    let backend = spec.active_backend();
+    let config = spec.backend_config();
     let mut values = json!({
         "global": {"labels": spec.labels, "annotations": spec.annotations},
-        "nats": {"enabled": backend == ActiveBackend::Nats},
+        "nats": {"enabled": backend == Some(ActiveBackend::Nats)},
         "publisher": {
-            "backend": match backend { ActiveBackend::Nats => "NATS", ActiveBackend::EventMesh => "EventMesh" },
+            // No backend: nothing is rendered (as upstream, which creates nothing without one).
+            "enabled": backend.is_some(),
+            "backend": match backend { Some(ActiveBackend::EventMesh) => "EventMesh", _ => "NATS" },
             "replicas": {"min": spec.publisher.replicas.min, "max": spec.publisher.replicas.max},
             "logLevel": match spec.logging.log_level { LogLevel::Debug => "Debug", LogLevel::Info => "Info", LogLevel::Warn => "Warn", LogLevel::Error => "Error" },
             "eventTypePrefix": config.event_type_prefix,
@@ -94,7 +98,7 @@ pub fn overrides(release: &str, spec: &EventingSpec) -> Value {
                 "streamMaxSize": config.nats_stream_max_size,
                 "maxMsgsPerTopic": config.nats_max_msgs_per_topic,
             },
-            "eventMesh": {"secretName": if backend == ActiveBackend::EventMesh { event_mesh_copy(release) } else { String::new() }},
+            "eventMesh": {"secretName": if backend == Some(ActiveBackend::EventMesh) { event_mesh_copy(release) } else { String::new() }},
         },
     });
     if let Some(resources) = &spec.publisher.resources {
@@ -143,16 +147,21 @@ impl Module for Eventing {
             warnings: Vec::new(),
             extra: Vec::new(),
             keep: Vec::new(),
-            workloads: Workloads { statefulset: None, deployment: Some(names.publisher.clone()) },
+            workloads: Workloads { statefulset: None, deployment: None },
         };
-        match self.spec.backend.kind.canonical() {
+        let Some(backend) = self.spec.active_backend() else {
+            prepared.warnings.push(NO_BACKEND.into());
+            return Ok(prepared);
+        };
+        prepared.workloads.deployment = Some(names.publisher.clone());
+        match backend {
             ActiveBackend::Nats => {
                 let secret = names.nats.secret.clone();
                 let uid = credentials::ensure(ctx, owner, &secret, ADMIN_PASSWORD_KEY, "eventing-nats-admin").await?;
                 prepared.overrides["nats"]["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: uid});
                 prepared.keep.push(("Secret".into(), secret));
                 prepared.workloads.statefulset = Some(names.nats.fullname.clone());
-                let replicas = self.spec.backend.config.nats_stream_replicas;
+                let replicas = self.spec.backend_config().nats_stream_replicas;
                 if replicas > MODULE_NATS_SERVERS {
                     prepared.warnings.push(format!(
                         "spec.backend.config.natsStreamReplicas is {replicas}, but the NATS cluster has {MODULE_NATS_SERVERS} servers: the stream cannot be created; use at most {MODULE_NATS_SERVERS}"
@@ -198,6 +207,16 @@ impl Module for Eventing {
         snapshot: &Snapshot,
         warnings: &[String],
     ) -> Result<Assessment, ReconcileError> {
+        if self.spec.active_backend().is_none() {
+            return Ok(Assessment {
+                state: State::Warning,
+                conditions: vec![
+                    Decided::new("BackendAvailable", false, "BackendNotSpecified", NO_BACKEND),
+                    Decided::new("PublisherProxyReady", false, "BackendNotSpecified", "no publisher without a backend"),
+                    Decided::new("Deleted", false, "Provisioned", "nothing is provisioned without a backend"),
+                ],
+            });
+        }
         let publisher = snapshot.deployment_rollout();
         let backend = snapshot.statefulset_rollout();
         let backend_condition = match (&backend, warnings.is_empty()) {
@@ -269,7 +288,7 @@ impl Module for Eventing {
     fn status(&self, state: State, conditions: Vec<Condition>, _: Option<&Snapshot>) -> Value {
         json!(EventingStatus {
             state: Some(state),
-            active_backend: Some(self.spec.backend.kind.canonical()),
+            active_backend: self.spec.active_backend(),
             conditions,
             observed_generation: self.metadata.generation,
         })
@@ -277,9 +296,10 @@ impl Module for Eventing {
 }
 
 fn backend_label(spec: &EventingSpec) -> &'static str {
-    match spec.backend.kind.canonical() {
-        ActiveBackend::Nats => "NATS",
-        ActiveBackend::EventMesh => "EventMesh",
+    match spec.active_backend() {
+        Some(ActiveBackend::Nats) => "NATS",
+        Some(ActiveBackend::EventMesh) => "EventMesh",
+        None => "no",
     }
 }
 
@@ -409,7 +429,8 @@ mod tests {
     fn both_backends_render() {
         let chart = crate::chart::bundled().expect("chart").compile().expect("compiles");
         let release = Release { name: "eventing".into(), namespace: "kyma-system".into() };
-        let nats = chart.render(&overrides("eventing", &spec(json!({}))), &release, &[]).expect("NATS renders");
+        let nats_spec = spec(json!({"backend": {"type": "NATS"}}));
+        let nats = chart.render(&overrides("eventing", &nats_spec), &release, &[]).expect("NATS renders");
         assert!(nats.iter().any(|m| m.kind() == "StatefulSet"));
         let mesh_spec =
             spec(json!({"backend": {"type": "EventMesh", "config": {"eventMeshSecret": "kyma-system/em"}}}));
@@ -419,7 +440,13 @@ mod tests {
         let names = EventingNames::of("eventing");
         assert_eq!(names.publisher, "eventing-publisher-proxy");
         assert_eq!(names.nats.secret, "eventing-nats-secret");
-        let mut values = overrides("eventing", &spec(json!({})));
+        let none = chart.render(&overrides("eventing", &spec(json!({}))), &release, &[]).expect("no backend renders");
+        assert!(
+            none.is_empty(),
+            "no backend, nothing rendered: {:?}",
+            none.iter().map(|m| m.kind()).collect::<Vec<_>>()
+        );
+        let mut values = overrides("eventing", &nats_spec);
         crate::chart::merge_values(&mut values, &names.values("kyma-system"));
         let rendered = chart.render(&values, &release, &[]).expect("renders with the names");
         for (kind, name) in [("Deployment", &names.publisher), ("StatefulSet", &names.nats.fullname)] {

@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(resolved.version, env!("CARGO_PKG_VERSION"));
         let eventing: crate::api::Eventing = serde_json::from_value(resolved.data).expect("an Eventing CR");
         assert_eq!(kube::ResourceExt::name_any(&eventing), "eventing");
-        assert_eq!(eventing.spec.backend.kind.canonical(), crate::api::eventing::ActiveBackend::Nats);
+        assert_eq!(eventing.spec.active_backend(), Some(crate::api::eventing::ActiveBackend::Nats));
     }
 
     #[test]
