@@ -170,6 +170,12 @@ async fn without_a_backend_nothing_is_provisioned_and_the_cr_says_so_as_upstream
     assert!(deployments.list(&ListParams::default()).await.expect("list").items.is_empty(), "no publisher");
     assert!(sets.list(&ListParams::default()).await.expect("list").items.is_empty(), "no NATS");
 
+    // An empty type is no backend either (upstream's other spelling of it).
+    backend(&api, json!({"type": ""})).await;
+    let still = wait_until(&api, "eventing", no_backend, TIMEOUT).await;
+    assert_eq!(still.metadata.generation, Some(2));
+    assert!(sets.list(&ListParams::default()).await.expect("list").items.is_empty(), "no NATS");
+
     // A backend set later provisions it.
     backend(&api, json!({"type": "NATS"})).await;
     wait_until(&api, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;

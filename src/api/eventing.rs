@@ -83,6 +83,9 @@ pub enum BackendType {
     NatsLower,
     #[serde(rename = "eventmesh")]
     EventMeshLower,
+    /// `""`: no backend, as upstream reads an empty type (nothing is provisioned; Warning).
+    #[serde(rename = "")]
+    Unset,
 }
 
 /// The canonical backend, as reported in `status.activeBackend`.
@@ -96,7 +99,7 @@ pub enum ActiveBackend {
 impl EventingSpec {
     /// The backend in use, canonical; `None` when the spec names none.
     pub fn active_backend(&self) -> Option<ActiveBackend> {
-        self.backend.as_ref().map(|b| b.kind.canonical())
+        self.backend.as_ref().and_then(|b| b.kind.canonical())
     }
 
     /// The backend's settings (their defaults when the spec names no backend).
@@ -107,10 +110,12 @@ impl EventingSpec {
 }
 
 impl BackendType {
-    pub fn canonical(self) -> ActiveBackend {
+    /// The canonical backend; `None` for [`BackendType::Unset`].
+    pub fn canonical(self) -> Option<ActiveBackend> {
         match self {
-            BackendType::Nats | BackendType::NatsLower => ActiveBackend::Nats,
-            BackendType::EventMesh | BackendType::EventMeshLower => ActiveBackend::EventMesh,
+            BackendType::Nats | BackendType::NatsLower => Some(ActiveBackend::Nats),
+            BackendType::EventMesh | BackendType::EventMeshLower => Some(ActiveBackend::EventMesh),
+            BackendType::Unset => None,
         }
     }
 }

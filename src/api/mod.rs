@@ -89,10 +89,11 @@ mod tests {
     fn backend_spellings_fold_to_the_canonical_backend() {
         use eventing::{ActiveBackend, BackendType};
         for (written, canonical) in [
-            ("NATS", ActiveBackend::Nats),
-            ("nats", ActiveBackend::Nats),
-            ("EventMesh", ActiveBackend::EventMesh),
-            ("eventmesh", ActiveBackend::EventMesh),
+            ("NATS", Some(ActiveBackend::Nats)),
+            ("nats", Some(ActiveBackend::Nats)),
+            ("EventMesh", Some(ActiveBackend::EventMesh)),
+            ("eventmesh", Some(ActiveBackend::EventMesh)),
+            ("", None),
         ] {
             let parsed: BackendType = serde_json::from_value(serde_json::json!(written)).expect("known spelling");
             assert_eq!(parsed.canonical(), canonical, "{written}");
