@@ -63,6 +63,9 @@ fn eventing_cases() -> Vec<(Value, &'static str)> {
         (json!({"backend": {"config": {"natsStreamMaxSize": -2}}}), "spec.backend.config.natsStreamMaxSize"),
         (json!({"backend": {"config": {"natsStreamReplicas": 6}}}), "spec.backend.config.natsStreamReplicas"),
         (json!({"backend": {"config": {"natsMaxMsgsPerTopic": -2}}}), "spec.backend.config.natsMaxMsgsPerTopic"),
+        (json!({"backend": {"config": {"domain": "-bad.example.com"}}}), "spec.backend.config.domain"),
+        (json!({"backend": {"config": {"domain": "a..b"}}}), "spec.backend.config.domain"),
+        (json!({"backend": {"config": {"domain": "a_b.com"}}}), "spec.backend.config.domain"),
         (json!({"backend": {"config": {"eventTypePrefix": ""}}}), "spec.backend.config.eventTypePrefix"),
         (json!({"backend": {"config": {"eventTypePrefix": "a b"}}}), "spec.backend.config.eventTypePrefix"),
         (json!({"publisher": {"replicas": {"min": 3, "max": 2}}}), "spec.publisher.replicas"),
@@ -87,6 +90,7 @@ fn good_eventing() -> Vec<Value> {
         json!({"backend": {"config": {"natsStreamMaxSize": "-1", "eventTypePrefix": "sap.kyma.custom"}}}),
         json!({"backend": {"config": {"natsStreamMaxSize": "700Mi", "natsMaxMsgsPerTopic": -1}}}),
         json!({"backend": {"config": {"natsStreamMaxSize": -1}}}),
+        json!({"backend": {"config": {"domain": "Kyma.Example-1.com"}}}),
         json!({"backend": {"config": {"natsStreamMaxSize": 734003200}}}),
     ]
 }

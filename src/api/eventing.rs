@@ -146,6 +146,14 @@ pub struct BackendConfig {
         "message": "spec.backend.config.eventTypePrefix cannot be empty or contain spaces"
     }]))]
     pub event_type_prefix: String,
+    /// The cluster's public domain (upstream's field, which it uses for the APIRules of EventMesh
+    /// subscriptions). Accepted and kept; this manager runs no subscription controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253), extend("x-kubernetes-validations" = [{
+        "rule": cel::DOMAIN,
+        "message": "spec.backend.config.domain must be a domain name (labels of letters, digits and '-', separated by '.')"
+    }]))]
+    pub domain: Option<String>,
     /// `namespace/name` of the Secret with the EventMesh credentials; required for `EventMesh`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 317), extend("x-kubernetes-validations" = [{
@@ -163,6 +171,7 @@ impl Default for BackendConfig {
             nats_stream_max_size: default_stream_max_size(),
             nats_max_msgs_per_topic: default_max_msgs_per_topic(),
             event_type_prefix: default_event_type_prefix(),
+            domain: None,
             event_mesh_secret: None,
         }
     }

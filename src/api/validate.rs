@@ -48,6 +48,8 @@ pub mod cel {
     /// (`isInteger()` is false for large binary quantities such as `1Pi`, so it is not used.)
     /// Over `string(self)`: the field may be an integer (int-or-string, as upstream's).
     pub const STORAGE_SIZE: &str = "isQuantity(string(self)) && !string(self).matches('[.]|[mun]$|[eE]-') && quantity(string(self)).compareTo(quantity('0')) > 0 && quantity(string(self)).compareTo(quantity('1Pi')) <= 0";
+    /// A domain name as upstream's `domain` pattern states it (empty allowed).
+    pub const DOMAIN: &str = "self.matches('^(([a-zA-Z0-9]|[a-zA-Z0-9][-a-zA-Z0-9]{0,61}[a-zA-Z0-9])([.]([a-zA-Z0-9]|[a-zA-Z0-9][-a-zA-Z0-9]{0,61}[a-zA-Z0-9]))*)?$')";
     pub const KEYS: &str = "self.all(k, k.matches('^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))";
     pub const NOT_RESERVED: &str = "!self.exists(k, k.startsWith('eventing-manager.kyma-project.io/') || k in ['app.kubernetes.io/managed-by', 'app.kubernetes.io/name', 'app.kubernetes.io/instance'])";
     pub const LABEL_VALUES: &str = "self.all(k, self[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))";
@@ -236,6 +238,18 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
     resources(spec.resources.as_ref(), "spec.resources")
 }
 
+/// Upstream's domain rule: empty, or labels of 1-63 letters, digits and inner '-', joined by '.'.
+fn is_domain(domain: &str) -> bool {
+    domain.is_empty()
+        || (domain.len() <= 253
+            && domain.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            }))
+}
+
 /// Every rule of an Eventing spec, first failure first.
 pub fn eventing(spec: &EventingSpec) -> Result<(), FieldError> {
     let config = spec.backend_config();
@@ -251,6 +265,14 @@ pub fn eventing(spec: &EventingSpec) -> Result<(), FieldError> {
     }
     if config.nats_max_msgs_per_topic < -1 {
         return Err(FieldError::new("spec.backend.config.natsMaxMsgsPerTopic", "must be -1 (no limit) or more"));
+    }
+    if let Some(domain) = &config.domain
+        && !is_domain(domain)
+    {
+        return Err(FieldError::new(
+            "spec.backend.config.domain",
+            format!("{} must be a domain name (labels of letters, digits and '-', separated by '.')", quote(domain)),
+        ));
     }
     let prefix = &config.event_type_prefix;
     if prefix.is_empty() || prefix.len() > 128 || prefix.bytes().any(|b| b.is_ascii_whitespace()) {
@@ -274,6 +296,16 @@ pub fn eventing(spec: &EventingSpec) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domains_follow_upstreams_pattern() {
+        for good in ["", "example.com", "Kyma.Example-1.com", "a", "x1.y2"] {
+            assert!(is_domain(good), "{good}");
+        }
+        for bad in ["-a.com", "a-.com", "a..b", "a_b.com", ".com", "com.", &"a".repeat(64)] {
+            assert!(!is_domain(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn urls() {
