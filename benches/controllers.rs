@@ -368,24 +368,11 @@ async fn outage_recovery(client: &Client, run_id: &str) {
     let (mut resumes, mut serving) = (Vec::new(), Vec::new());
     let outages = std::env::var("BENCH_OUTAGES").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
     for round in 0..outages {
-        tokio::task::spawn_blocking(apiserver::stop).await.expect("stop the API server");
-        tokio::time::sleep(OUTAGE).await;
-        tokio::task::spawn_blocking(apiserver::start).await.expect("start the API server");
-        let answers = Instant::now();
         let size = if round % 2 == 0 { 5 } else { 3 };
         // The server answers seconds before it serves (its start-up hooks): the change is written
         // as soon as a write succeeds, and the manager's resumption is measured from there.
-        let patch = Patch::Merge(json!({"spec": {"cluster": {"size": size}}}));
-        loop {
-            match api.patch("o", &PatchParams::default(), &patch).await {
-                Ok(_) => break,
-                Err(error) => {
-                    assert!(answers.elapsed() < Duration::from_secs(60), "cannot write the NATS CR: {error}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-        let written = Instant::now();
+        let spec = json!({"cluster": {"size": size}});
+        let (answers, written) = apiserver::outage_then_patch(&api, "o", spec, OUTAGE, Duration::from_secs(60)).await;
         serving.push(written.duration_since(answers).as_secs_f64() * 1000.0);
         let has_size =
             move |s: Option<&k8s_openapi::api::apps::v1::StatefulSet>| s.and_then(|s| s.spec.replicas) == Some(size);

@@ -20,13 +20,7 @@ use serde_json::{Value, json};
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn create(client: &Client, ns: &str, spec: Value) -> Api<Eventing> {
-    let api: Api<Eventing> = Api::namespaced(client.clone(), ns);
-    let object: Eventing = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": spec
-    }))
-    .expect("valid Eventing");
-    api.create(&PostParams::default(), &object).await.expect("create Eventing");
-    api
+    common::crs::create_eventing(client, ns, "eventing", spec).await
 }
 
 fn condition(e: &Eventing, kind: &str) -> (String, String, Option<i64>) {

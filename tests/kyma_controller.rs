@@ -11,25 +11,14 @@ use common::{setup_with_manager, wait_deleted, wait_until};
 use eventing_manager::api::eventing::{ActiveBackend, Eventing};
 use eventing_manager::api::kyma::{Kyma, KymaState as State};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn create_kyma(client: &Client, ns: &str, modules: Value) -> Api<Kyma> {
-    create_kyma_named(client, ns, "default", modules).await
-}
-
-async fn create_kyma_named(client: &Client, ns: &str, name: &str, modules: Value) -> Api<Kyma> {
-    let api: Api<Kyma> = Api::namespaced(client.clone(), ns);
-    let kyma: Kyma = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": name},
-        "spec": {"channel": "regular", "modules": modules}
-    }))
-    .expect("valid Kyma");
-    api.create(&PostParams::default(), &kyma).await.expect("create Kyma");
-    api
+    common::crs::create_kyma(client, ns, "default", modules).await
 }
 
 fn module_state(kyma: Option<&Kyma>) -> Option<State> {
@@ -163,7 +152,7 @@ async fn unknown_modules_and_a_second_kyma_cr_in_a_namespace_are_errors_saying_w
 
     // A second Kyma CR in the namespace: Error on the CR and on each of its entries, naming the first;
     // it creates nothing.
-    let second = create_kyma_named(&client, &ns.name, "second", json!([{"name": "eventing"}])).await;
+    let second = common::crs::create_kyma(&client, &ns.name, "second", json!([{"name": "eventing"}])).await;
     let refused =
         wait_until(&second, "second", |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some(), TIMEOUT).await;
     let status = refused.status.clone().expect("status");
@@ -180,7 +169,7 @@ async fn unknown_modules_and_a_second_kyma_cr_in_a_namespace_are_errors_saying_w
     assert_eq!(names, ["eventing"], "the second Kyma CR created no Eventing CR");
 
     // Without modules it is still an Error, not Ready.
-    let empty = create_kyma_named(&client, &ns.name, "third", json!([])).await;
+    let empty = common::crs::create_kyma(&client, &ns.name, "third", json!([])).await;
     let refused =
         wait_until(&empty, "third", |k: Option<&Kyma>| k.and_then(|k| k.status.as_ref()).is_some(), TIMEOUT).await;
     assert_eq!(refused.status.and_then(|s| s.state), Some(State::Error));

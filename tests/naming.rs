@@ -13,7 +13,7 @@ use eventing_manager::api::eventing::{ActiveBackend, Eventing};
 use eventing_manager::controllers::Config;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
@@ -22,13 +22,7 @@ const MANAGER: &str = "custom-manager";
 const RELEASE: &str = "my-eventing";
 
 async fn create(client: &Client, ns: &str) -> Api<Eventing> {
-    let api: Api<Eventing> = Api::namespaced(client.clone(), ns);
-    let object: Eventing = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "Eventing", "metadata": {"name": "eventing"}, "spec": {"backend": {"type": "NATS"}}
-    }))
-    .expect("valid Eventing");
-    api.create(&PostParams::default(), &object).await.expect("create Eventing");
-    api
+    common::crs::create_eventing(client, ns, "eventing", json!({"backend": {"type": "NATS"}})).await
 }
 
 fn state_of(e: Option<&Eventing>) -> Option<State> {

@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::crs::{create_nats, nats_ready_with, patch_spec};
 use common::{apiserver, setup_with_manager, wait_until};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -27,19 +26,9 @@ async fn the_manager_resumes_after_an_api_server_outage_and_never_reports_a_skip
     let api = create_nats(&client, &ns.name, "o", json!({"cluster": {"size": 3}})).await;
     wait_until(&api, "o", nats_ready_with(3), TIMEOUT).await;
 
-    tokio::task::spawn_blocking(apiserver::stop).await.expect("stop");
-    tokio::time::sleep(OUTAGE).await;
-    tokio::task::spawn_blocking(apiserver::start).await.expect("start");
-
     // Resumes: a change written as soon as the server serves again (it answers seconds before it
     // accepts writes) reaches the StatefulSet within 5 s.
-    let answers = Instant::now();
-    let patch = Patch::Merge(json!({"spec": {"cluster": {"size": 5}}}));
-    while let Err(error) = api.patch("o", &PatchParams::default(), &patch).await {
-        assert!(answers.elapsed() < TIMEOUT, "the API server does not accept writes: {error}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let written = Instant::now();
+    let (_, written) = apiserver::outage_then_patch(&api, "o", json!({"cluster": {"size": 5}}), OUTAGE, TIMEOUT).await;
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns.name);
     wait_until(&statefulsets, "o-nats", |s: Option<&StatefulSet>| s.and_then(replicas) == Some(5), TIMEOUT).await;
     let resumed = written.elapsed();

@@ -11,19 +11,13 @@ use common::process::ManagerProcess;
 use common::{TestNamespace, client_with_crds, install_crd, lifecycle_manager_crd, wait_deleted};
 use eventing_manager::api::kyma::Kyma;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::DeleteParams;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
 async fn create_kyma(client: &kube::Client, namespace: &str) -> Api<Kyma> {
-    let kymas: Api<Kyma> = Api::namespaced(client.clone(), namespace);
-    let kyma: Kyma = serde_json::from_value(json!({
-        "apiVersion": "operator.kyma-project.io/v1beta2", "kind": "Kyma", "metadata": {"name": "default"},
-        "spec": {"channel": "regular", "modules": [{"name": "eventing", "customResourcePolicy": "Ignore"}]}
-    }))
-    .expect("Kyma");
-    kymas.create(&PostParams::default(), &kyma).await.expect("Kyma");
-    kymas
+    let modules = json!([{"name": "eventing", "customResourcePolicy": "Ignore"}]);
+    common::crs::create_kyma(client, namespace, "default", modules).await
 }
 
 fn refused_metric(manager: &ManagerProcess) -> Option<String> {

@@ -86,6 +86,18 @@ impl Applier {
         self.written.lock().unwrap_or_else(|e| e.into_inner()).get(&object_key(kind, namespace, name)).cloned()
     }
 
+    /// Whether a cached copy of the object at `resource_version` may be trusted: it reflects this
+    /// manager's last write to it, or the manager never wrote it.
+    pub fn cache_is_current(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: Option<&str>,
+    ) -> bool {
+        self.written(kind, namespace, name).is_none_or(|w| w.seen_by(resource_version))
+    }
+
     fn remember(&self, kind: &str, namespace: Option<&str>, name: &str, written: Option<Written>) {
         let mut map = self.written.lock().unwrap_or_else(|e| e.into_inner());
         match written {
@@ -106,7 +118,7 @@ impl Applier {
         let kind = resolved.resource.kind.as_str();
         if let Some(cached) = self.live.cached(kind, namespace, name) {
             let version = cached.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-            if self.written(kind, namespace, name).is_none_or(|w| w.seen_by(version)) {
+            if self.cache_is_current(kind, namespace, name, version) {
                 return Ok(Some(cached));
             }
         }

@@ -40,8 +40,13 @@ impl Backoffs {
     }
 }
 
-pub fn key(controller: &str, namespace: &str, name: &str) -> String {
-    format!("{controller}/{namespace}/{name}")
+/// `controller/namespace/name`: the key of an object's failures.
+pub fn key(controller: &str, object: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{controller}/{}/{}",
+        object.namespace.as_deref().unwrap_or_default(),
+        object.name.as_deref().unwrap_or_default()
+    )
 }
 
 /// The delay after a failed reconcile of `key`, by the error's retry policy.

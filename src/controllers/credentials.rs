@@ -12,7 +12,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ObjectMeta, PostParams};
 use kube::runtime::reflector::ObjectRef;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client};
 
 use super::{Context, ReconcileError};
 use crate::api::Nats;
@@ -117,15 +117,19 @@ pub async fn ensure(
     let namespace = &owner.install_namespace;
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let object = || format!("Secret {namespace}/{name}");
-    let cached = ctx.children.secrets.store.get(&ObjectRef::new(name).within(namespace));
-    let existing = match cached {
-        Some(secret) => Some(secret.as_ref().clone()),
-        None => secrets.get_opt(name).await.map_err(|source| ReconcileError::Prepare { object: object(), source })?,
+    // Only its metadata is needed (labels, UID): the password is never read back.
+    let existing = match ctx.children.secrets.store.get(&ObjectRef::new(name).within(namespace)) {
+        Some(secret) => Some(secret.metadata.clone()),
+        None => secrets
+            .get_metadata_opt(name)
+            .await
+            .map_err(|source| ReconcileError::Prepare { object: object(), source })?
+            .map(|partial| partial.metadata),
     };
     if let Some(existing) = existing {
-        let live = serde_json::json!({"metadata": {"labels": existing.labels()}});
+        let live = serde_json::json!({"metadata": {"labels": existing.labels}});
         crate::apply::check_ownership(&live, owner, object).map_err(ReconcileError::Conflict)?;
-        return Ok(existing.metadata.uid.unwrap_or_default());
+        return Ok(existing.uid.unwrap_or_default());
     }
     let password = derive(&ctx.master_key, &owner.uid, purpose);
     let mut labels = owner.labels();

@@ -149,10 +149,8 @@ impl Module for Eventing {
             keep: Vec::new(),
             workloads: Workloads { statefulset: None, deployment: None },
         };
-        let Some(backend) = self.spec.active_backend() else {
-            prepared.warnings.push(NO_BACKEND.into());
-            return Ok(prepared);
-        };
+        // No backend: nothing is rendered, and `assess` says why.
+        let Some(backend) = self.spec.active_backend() else { return Ok(prepared) };
         prepared.workloads.deployment = Some(names.publisher.clone());
         match backend {
             ActiveBackend::Nats => {

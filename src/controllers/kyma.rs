@@ -120,12 +120,7 @@ async fn refuse_second(kyma: &Kyma, ctx: &Context, first: &str) -> Result<Action
     let message = format!(
         "the Kyma CR {first} already manages the modules of this namespace; only one Kyma CR per namespace is allowed: delete this one"
     );
-    let modules = kyma
-        .spec
-        .modules
-        .iter()
-        .map(|m| ModuleStatus { message: Some(message.clone()), ..unknown_module(&m.name, KymaState::Error, &message) })
-        .collect();
+    let modules = kyma.spec.modules.iter().map(|m| unknown_module(&m.name, KymaState::Error, &message)).collect();
     publish(kyma, ctx, modules, Some(&message)).await?;
     Ok(Action::requeue(Duration::from_secs(60)))
 }

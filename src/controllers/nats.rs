@@ -8,13 +8,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
-
-use super::snapshot::{Snapshot, Workloads};
 use serde_json::{Value, json};
 
 use super::conditions::Decided;
 use super::credentials;
 use super::pipeline::{Assessment, Module, Prepared};
+use super::snapshot::{Snapshot, Workloads};
 use super::{Context, ReconcileError};
 use crate::api::State;
 use crate::api::nats::{Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType};

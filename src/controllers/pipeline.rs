@@ -153,7 +153,7 @@ fn owner_of<M: Module>(object: &M, ctx: &Context) -> Owner {
 }
 
 fn key<M: Module>(object: &M) -> String {
-    backoff::key(M::CONTROLLER, &object.namespace().unwrap_or_default(), &object.name_any())
+    backoff::key(M::CONTROLLER, object.meta())
 }
 
 /// The frame every controller's reconcile runs in: one span with a reconcile id, the object and
@@ -167,20 +167,20 @@ pub async fn framed<F>(
 where
     F: Future<Output = Result<Action, ReconcileError>>,
 {
-    let (namespace, name) = (object.namespace.clone().unwrap_or_default(), object.name.clone().unwrap_or_default());
+    let key = backoff::key(controller, object);
     let span = tracing::info_span!(
         "reconcile",
         controller,
         reconcileID = %uuid::Uuid::new_v4(),
-        namespace = %namespace,
-        name = %name,
+        namespace = %object.namespace.as_deref().unwrap_or_default(),
+        name = %object.name.as_deref().unwrap_or_default(),
     );
     async move {
         let started = std::time::Instant::now();
         let result = work.await;
         crate::metrics::reconciled(controller, started.elapsed());
         if result.is_ok() {
-            ctx.backoffs.reset(&backoff::key(controller, &namespace, &name));
+            ctx.backoffs.reset(&key);
         }
         result
     }
@@ -190,12 +190,7 @@ where
 
 /// The delay after a failed reconcile of `object`, by the error's retry policy.
 pub fn retry_delay(controller: &str, object: &ObjectMeta, error: &ReconcileError, ctx: &Context) -> Duration {
-    let key = backoff::key(
-        controller,
-        object.namespace.as_deref().unwrap_or_default(),
-        object.name.as_deref().unwrap_or_default(),
-    );
-    backoff::retry_delay(&key, error, &ctx.backoffs)
+    backoff::retry_delay(&backoff::key(controller, object), error, &ctx.backoffs)
 }
 
 /// The error policy of every controller: the delay by [`retry_delay`], a metric and one bounded log line.
@@ -275,12 +270,12 @@ async fn malformed<M: Module>(
     let (namespace, name) = (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default());
     let resource = ApiResource::erase::<M>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &resource);
-    let error = ReconcileError::Malformed {
-        kind: M::kind(&()).into_owned(),
-        message: where_malformed::<M>(&api, &name, invalid).await,
-    };
+    let deleting = meta.deletion_timestamp.is_some();
+    // The field it breaks is for the status: the CR is read once more for it, not while deleting.
+    let message = if deleting { invalid.error.clone() } else { where_malformed::<M>(&api, &name, invalid).await };
+    let error = ReconcileError::Malformed { kind: M::kind(&()).into_owned(), message };
     tracing::warn!(reason = error.reason(), "{}", crate::text::bounded(&error.to_string(), crate::text::MAX_MESSAGE));
-    if meta.deletion_timestamp.is_some() {
+    if deleting {
         if meta.finalizers.iter().flatten().any(|f| f == M::FINALIZER) {
             let owner = Owner::of(guard, &ctx.config.manager_name, M::install_namespace(ctx));
             ctx.applier.prune(&owner, M::kinds(ctx), &[], &[]).await?;

@@ -35,14 +35,12 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Observed<K> {
         let kind = K::kind(&());
         match store.get(&ObjectRef::new(name).within(namespace)) {
             None => Observed::Absent(name.clone()),
-            Some(object) => {
-                let written = applier.written(&kind, Some(namespace), name);
-                if written.is_none_or(|w| w.seen_by(object.resource_version().as_deref())) {
-                    Observed::Current(object)
-                } else {
-                    Observed::Stale(name.clone())
-                }
+            Some(object)
+                if applier.cache_is_current(&kind, Some(namespace), name, object.resource_version().as_deref()) =>
+            {
+                Observed::Current(object)
             }
+            Some(_) => Observed::Stale(name.clone()),
         }
     }
 

@@ -59,3 +59,29 @@ pub fn start() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// An outage under the manager: the server is killed, stays away for `outage`, is started again,
+/// and `spec` is merge-patched into `name` as soon as the server accepts writes (it answers seconds
+/// before it serves; `limit` bounds that wait). Returns when the server answered and when the write
+/// was accepted.
+pub async fn outage_then_patch<K>(
+    api: &kube::Api<K>,
+    name: &str,
+    spec: serde_json::Value,
+    outage: Duration,
+    limit: Duration,
+) -> (Instant, Instant)
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    tokio::task::spawn_blocking(stop).await.expect("stop the API server");
+    tokio::time::sleep(outage).await;
+    tokio::task::spawn_blocking(start).await.expect("start the API server");
+    let answered = Instant::now();
+    let patch = kube::api::Patch::Merge(serde_json::json!({ "spec": spec }));
+    while let Err(error) = api.patch(name, &kube::api::PatchParams::default(), &patch).await {
+        assert!(answered.elapsed() < limit, "the API server does not accept writes: {error}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (answered, Instant::now())
+}

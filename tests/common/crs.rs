@@ -1,5 +1,6 @@
 //! CR builders and status predicates the integration tests share.
 
+use eventing_manager::api::Kyma;
 use eventing_manager::api::State;
 use eventing_manager::api::eventing::Eventing;
 use eventing_manager::api::nats::Nats;
@@ -33,6 +34,11 @@ pub async fn create_nats(client: &Client, ns: &str, name: &str, spec: Value) -> 
 /// Creates the Eventing CR `name` with `spec` in `ns`.
 pub async fn create_eventing(client: &Client, ns: &str, name: &str, spec: Value) -> Api<Eventing> {
     create(client, ns, name, spec).await
+}
+
+/// Creates the Kyma CR `name` in `ns` on the `regular` channel with `modules`.
+pub async fn create_kyma(client: &Client, ns: &str, name: &str, modules: Value) -> Api<Kyma> {
+    create(client, ns, name, json!({"channel": "regular", "modules": modules})).await
 }
 
 /// Merge-patches the spec.
