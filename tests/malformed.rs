@@ -93,7 +93,7 @@ async fn a_malformed_cr_says_which_field_and_blocks_nothing() {
     wait_deleted(&dynamic, "bad", TIMEOUT).await;
     wait_deleted(&statefulsets, "bad-nats", TIMEOUT).await;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns.name);
-    let kept = claims.get_opt("data-bad-nats-0").await.expect("get");
+    let kept = claims.get_opt("bad-nats-js-pvc-bad-nats-0").await.expect("get");
     assert!(kept.is_some_and(|c| c.metadata.deletion_timestamp.is_none()), "the JetStream volume claim is kept");
     let good_sts = statefulsets.get("good-nats").await.expect("the other CR's objects are untouched");
     assert_eq!(good_sts.spec.replicas, Some(1));

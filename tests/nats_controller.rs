@@ -46,8 +46,9 @@ async fn a_new_cluster_becomes_ready_with_every_object() {
     let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns.name).get("eu-nats").await.expect("StatefulSet");
     assert_eq!(sts.spec.replicas, Some(3));
     assert_eq!(sts.owner_references()[0].kind, "NATS");
-    Api::<Service>::namespaced(client.clone(), &ns.name).get("eu-nats").await.expect("client Service");
-    Api::<Service>::namespaced(client.clone(), &ns.name).get("eu-nats-headless").await.expect("headless Service");
+    let service = Api::<Service>::namespaced(client.clone(), &ns.name).get("eu-nats").await.expect("Service");
+    assert_eq!(service.spec.and_then(|s| s.cluster_ip).as_deref(), Some("None"), "headless, as upstream's");
+    assert_eq!(sts.spec.service_name.as_deref(), Some("eu-nats"), "the headless Service");
     Api::<ServiceAccount>::namespaced(client.clone(), &ns.name).get("eu-nats").await.expect("ServiceAccount");
     Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns.name).get("eu-nats").await.expect("PodDisruptionBudget");
     let secret =
@@ -87,7 +88,7 @@ async fn scaling_and_settings_roll_out_to_the_statefulset_and_config() {
     .await;
     wait_until(&api, "s", ready_with(3), TIMEOUT).await;
     let conf = nats_conf(&client, &ns.name, "s").await;
-    assert!(conf.contains("max_memory_store: 2147483648") && conf.contains("debug: true"), "{conf}");
+    assert!(conf.contains("max_memory_store: 2Gi") && conf.contains("debug: true"), "{conf}");
     let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns.name).get("s-nats").await.expect("sts");
     let nats_container = &sts.spec.template.spec.as_ref().expect("pod spec").containers[0];
     let limits = nats_container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
@@ -166,10 +167,10 @@ async fn volumes_grow_with_the_spec_or_a_warning_says_why_not() {
     let grown = |c: Option<&PersistentVolumeClaim>| {
         c.and_then(|c| c.status.as_ref()?.capacity.as_ref()?.get("storage").cloned()).is_some_and(|q| q.0 == "2Gi")
     };
-    wait_until(&claims, "data-g-nats-0", grown, TIMEOUT).await;
+    wait_until(&claims, "g-nats-js-pvc-g-nats-0", grown, TIMEOUT).await;
     wait_until(&api, "g", ready_with(1), TIMEOUT).await;
     let conf = nats_conf(&client, &ns.name, "g").await;
-    assert!(conf.contains("max_file_store: 2147483648"), "{conf}");
+    assert!(conf.contains("max_file_store: 2Gi"), "{conf}");
 
     spec_patch(&fixed, "f", json!({"jetStream": {"fileStorage": {"size": "2Gi"}}})).await;
     let warned = wait_until(&fixed, "f", in_state(State::Warning), TIMEOUT).await;
@@ -180,7 +181,7 @@ async fn volumes_grow_with_the_spec_or_a_warning_says_why_not() {
         "{}",
         available.message
     );
-    let claim = claims.get("data-f-nats-0").await.expect("claim");
+    let claim = claims.get("f-nats-js-pvc-f-nats-0").await.expect("claim");
     let requested = claim.spec.and_then(|s| s.resources?.requests?.get("storage").cloned()).expect("request");
     assert_eq!(requested.0, "1Gi", "the claim is left alone");
 }
@@ -243,8 +244,8 @@ async fn deletion_keeps_or_deletes_volume_claims_by_policy() {
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns.name);
     wait_deleted(&maps, "keep-nats-config", TIMEOUT).await;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns.name);
-    wait_deleted(&claims, "data-drop-nats-0", TIMEOUT).await;
-    let kept = claims.get_opt("data-keep-nats-0").await.expect("get");
+    wait_deleted(&claims, "drop-nats-js-pvc-drop-nats-0", TIMEOUT).await;
+    let kept = claims.get_opt("keep-nats-js-pvc-keep-nats-0").await.expect("get");
     assert!(kept.is_some_and(|c| c.metadata.deletion_timestamp.is_none()), "Retain keeps the JetStream volume claim");
 }
 

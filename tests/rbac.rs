@@ -170,10 +170,10 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
         c.and_then(|c| c.spec.as_ref()?.resources.as_ref()?.requests.as_ref()?.get("storage").cloned())
             .is_some_and(|q| q.0 == "2Gi")
     };
-    wait_until(&claims, "data-edge-nats-0", grown, TIMEOUT).await;
+    wait_until(&claims, "edge-nats-js-pvc-edge-nats-0", grown, TIMEOUT).await;
     nats.delete("edge", &DeleteParams::default()).await.expect("delete NATS");
     wait_deleted(&nats, "edge", TIMEOUT).await;
-    wait_deleted(&claims, "data-edge-nats-0", TIMEOUT).await;
+    wait_deleted(&claims, "edge-nats-js-pvc-edge-nats-0", TIMEOUT).await;
 
     // The module removed from the Kyma CR: the Eventing CR deleted, the entry gone.
     kymas

@@ -69,7 +69,7 @@ fn errors_go_to_stderr_with_a_non_zero_exit() {
             "leafNodes.authorization.user is required when leaf node authorization is enabled",
         ),
         (&["--set", "publisher.backend=EventMesh"], "eventMesh.secretName is required for the EventMesh backend"),
-        (&["--set", "nats.jetStream.fileStorage.size=lots"], "toBytes: \"lots\" is not a quantity"),
+        (&["--set", "nats.jetStream.fileStorage.size=lots"], "natsSize: \"lots\" is not a quantity"),
         (&["--set", "novalue"], "--set \"novalue\": expected key=value"),
         (&["-f", "/nonexistent/values.yaml"], "cannot read /nonexistent/values.yaml"),
         (&["/nonexistent/chart"], "cannot read /nonexistent/chart"),

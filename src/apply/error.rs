@@ -16,6 +16,12 @@ pub enum ApplyError {
         "{object} exists and was not created by {manager} (it lacks the label app.kubernetes.io/managed-by={manager} and this CR's owner labels); it is left untouched: delete or rename it, or choose another name"
     )]
     NotOurs { object: String, manager: String },
+    /// Kyma's own manager made the object for this CR, but the API server refuses it in this
+    /// manager's shape (an immutable field differs); nothing was changed.
+    #[error(
+        "{object} was made for this CR by Kyma's own manager but cannot be taken over, and nothing was changed: {source}"
+    )]
+    NotAdoptable { object: String, source: kube::Error },
     /// A conflict, with the CR field that chose the object's name.
     #[error("{source}; the name comes from the CR's {field}")]
     Named { field: &'static str, source: Box<ApplyError> },

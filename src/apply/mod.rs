@@ -1,6 +1,7 @@
 //! Applying a release: stamp rendered objects with owner and inventory, server-side apply what
 //! drifted, prune what carries our inventory labels but was not rendered, and judge rollouts.
 
+mod adopt;
 mod drift;
 mod error;
 mod inventory;
@@ -8,6 +9,7 @@ mod live;
 mod readiness;
 mod resolve;
 
+pub use adopt::{UPSTREAM_MANAGERS, made_by_upstream_for};
 pub use drift::contains;
 pub use error::ApplyError;
 pub use inventory::{MANAGED_BY_LABEL, MANAGER_NAME, Owner, owner_from_labels};
@@ -33,6 +35,8 @@ pub struct ApplyReport {
     pub unserved: Vec<String>,
     /// Objects still being deleted (by someone else): re-created once they are gone.
     pub terminating: Vec<String>,
+    /// Objects that Kyma's own managers made for this CR and that this apply took over.
+    pub adopted: Vec<String>,
 }
 
 /// What the manager last wrote to one object: the resource version and generation the API server
@@ -138,15 +142,32 @@ impl Applier {
                 continue;
             };
             let live = self.read(&resolved, manifest.namespace(), manifest.name()).await?;
-            if let Some(live) = &live {
-                check_ownership(live, owner, || describe(manifest))?;
+            let mut adoption = None;
+            if let Some(live) = &live
+                && check_ownership(live, owner, || describe(manifest))? == Ownership::Adopt
+            {
+                // Asked before anything is written: what cannot be adopted stops the apply untouched.
+                let body = adopt::replacement(&manifest.object, live);
+                let api = resolved.api(&self.client, manifest.namespace());
+                adopt::replace(&api, manifest.name(), &body, &self.field_manager, true)
+                    .await
+                    .map_err(|source| ApplyError::NotAdoptable { object: describe(manifest), source })?;
+                adoption = Some(body);
             }
-            plan.push((manifest, resolved, live));
+            plan.push((manifest, resolved, live, adoption));
         }
         let params = PatchParams::apply(&self.field_manager).force();
-        for (manifest, resolved, live) in plan {
+        for (manifest, resolved, live, adoption) in plan {
             let namespace = manifest.namespace();
-            if let Some(live) = live {
+            let api = resolved.api(&self.client, namespace);
+            if let Some(body) = adoption {
+                adopt::replace(&api, manifest.name(), &body, &self.field_manager, false)
+                    .await
+                    .map_err(|source| ApplyError::NotAdoptable { object: describe(manifest), source })?;
+                crate::metrics::api_write("replace", manifest.kind());
+                report.adopted.push(describe(manifest));
+                tracing::info!(object = %describe(manifest), "adopted from Kyma's manager");
+            } else if let Some(live) = live {
                 if live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
                     report.terminating.push(describe(manifest));
                     continue;
@@ -156,7 +177,6 @@ impl Applier {
                     continue;
                 }
             }
-            let api = resolved.api(&self.client, namespace);
             match api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object)).await {
                 Ok(object) => {
                     crate::metrics::api_write("patch", manifest.kind());
@@ -225,16 +245,29 @@ pub fn namespace_terminating(status: &kube::core::Status) -> bool {
         && status.details.as_ref().is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
 }
 
-/// A live object may be written for `owner` only when `owner`'s release created it: one that
-/// another CR's release holds is a conflict naming that CR; one without our labels is not ours.
-pub fn check_ownership(live: &Value, owner: &Owner, object: impl Fn() -> String) -> Result<(), ApplyError> {
+/// Whether a live object may be written for its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// This manager created it for the owner.
+    Ours,
+    /// Kyma's own manager created it for the same CR: taken over (see `adopt`).
+    Adopt,
+}
+
+/// A live object may be written for `owner` only when `owner`'s release created it, or Kyma's own
+/// manager did for the same CR: one that another CR's release holds is a conflict naming that CR;
+/// anything else without our labels is not ours.
+pub fn check_ownership(live: &Value, owner: &Owner, object: impl Fn() -> String) -> Result<Ownership, ApplyError> {
     if let Some(other) = owned_by_another(live, owner) {
         return Err(ApplyError::Conflict { object: object(), owner: other });
     }
-    if !owner.created(live) {
-        return Err(ApplyError::NotOurs { object: object(), manager: owner.manager.clone() });
+    if owner.created(live) {
+        return Ok(Ownership::Ours);
     }
-    Ok(())
+    if made_by_upstream_for(live, owner) {
+        return Ok(Ownership::Adopt);
+    }
+    Err(ApplyError::NotOurs { object: object(), manager: owner.manager.clone() })
 }
 
 /// The CR (`Kind namespace/name`) that a live object's inventory labels name, when it is not `owner`.

@@ -31,7 +31,7 @@ impl HelperDef for ValueHelper {
 }
 
 pub fn register(registry: &mut Handlebars<'_>) {
-    let helpers: [(&str, Compute); 18] = [
+    let helpers: [(&str, Compute); 19] = [
         ("toYaml", to_yaml),
         ("toJson", to_json),
         ("indent", |h, _, _| Ok(Value::String(indent(int(h, "indent", 0)?, &text(h, "indent", 1)?)))),
@@ -56,6 +56,7 @@ pub fn register(registry: &mut Handlebars<'_>) {
         ("add", add),
         ("concat", |h, _, _| Ok(Value::String(h.params().iter().map(|p| as_text(p.value())).collect()))),
         ("toBytes", to_bytes),
+        ("natsSize", nats_size),
         ("dict", dict),
         ("merge", merge_maps),
     ];
@@ -402,6 +403,23 @@ fn to_bytes(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, Re
         .ok_or_else(|| fail(format!("toBytes: {quantity:?} is not a quantity such as 1Gi")))
 }
 
+/// `natsSize QUANTITY`: a size as nats.conf states it. Whole numbers with a suffix nats-server reads
+/// as Kubernetes does (`1Gi`, `500M`) stay as written, as Kyma's nats-manager writes them; anything
+/// else (`1.5Gi`, `1e9`) becomes bytes.
+fn nats_size(h: &Helper<'_>, _: &Handlebars<'_>, _: &Context) -> Result<Value, RenderError> {
+    let quantity = text(h, "natsSize", 0)?;
+    let quantity = quantity.trim();
+    let digits = quantity.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &quantity[digits.len()..];
+    const SAME_IN_NATS: &[&str] = &["", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && SAME_IN_NATS.contains(&suffix) {
+        return Ok(Value::String(quantity.to_owned()));
+    }
+    quantity_bytes(quantity)
+        .map(Value::from)
+        .ok_or_else(|| fail(format!("natsSize: {quantity:?} is not a quantity such as 1Gi")))
+}
+
 pub fn quantity_bytes(quantity: &str) -> Option<u64> {
     crate::quantity::bytes(quantity.trim())
 }
@@ -469,6 +487,10 @@ mod tests {
             (
                 "{{toBytes \"1Gi\"}} {{toBytes \"500M\"}} {{toBytes \"1.5Ki\"}} {{toBytes \"42\"}}",
                 "1073741824 500000000 1536 42",
+            ),
+            (
+                "{{natsSize \"1Gi\"}} {{natsSize \"500M\"}} {{natsSize \"1.5Ki\"}} {{natsSize \"42\"}} {{natsSize \"2000m\"}} {{natsSize \"1e3\"}}",
+                "1Gi 500M 1536 42 2 1000",
             ),
             ("{{toJson (dict \"k\" 1 \"m\" Values.missing)}}", r#"{"k":1}"#),
             ("{{toJson (merge Values.map (dict \"k\" \"w\") Values.missing)}}", r#"{"k":"w","n":{"deep":true}}"#),

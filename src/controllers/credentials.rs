@@ -9,14 +9,14 @@ use hmac::{KeyInit, Mac};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
 use kube::api::{ObjectMeta, PostParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client};
 
 use super::{Context, ReconcileError};
 use crate::api::Nats;
-use crate::apply::Owner;
+use crate::apply::{Owner, Ownership};
 
 pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
 
@@ -126,10 +126,16 @@ pub async fn ensure(
             .map_err(|source| ReconcileError::Prepare { object: object(), source })?
             .map(|partial| partial.metadata),
     };
+    let mut adopted_version = None;
     if let Some(existing) = existing {
-        let live = serde_json::json!({"metadata": {"labels": existing.labels}});
-        crate::apply::check_ownership(&live, owner, object).map_err(ReconcileError::Conflict)?;
-        return Ok(existing.uid.unwrap_or_default());
+        let live =
+            serde_json::json!({"metadata": {"labels": existing.labels, "ownerReferences": existing.owner_references}});
+        match crate::apply::check_ownership(&live, owner, object).map_err(ReconcileError::Conflict)? {
+            Ownership::Ours => return Ok(existing.uid.unwrap_or_default()),
+            // Kyma's nats-manager's accounts Secret of the same name: replaced by ours (its
+            // resolver.conf carries a password nothing else reads; the servers roll to the new one).
+            Ownership::Adopt => adopted_version = existing.resource_version,
+        }
     }
     let password = derive(&ctx.master_key, &owner.uid, purpose);
     let mut labels = owner.labels();
@@ -145,6 +151,23 @@ pub async fn ensure(
         data: Some(BTreeMap::from([(key.to_owned(), ByteString(password.into_bytes()))])),
         ..Secret::default()
     };
+    if let Some(version) = adopted_version {
+        let secret = Secret {
+            metadata: ObjectMeta {
+                resource_version: Some(version),
+                managed_fields: Some(vec![ManagedFieldsEntry::default()]),
+                ..secret.metadata
+            },
+            ..secret
+        };
+        crate::metrics::api_write("replace", "Secret");
+        let replaced = secrets
+            .replace(name, &PostParams { dry_run: false, field_manager: Some(owner.manager.clone()) }, &secret)
+            .await
+            .map_err(|source| ReconcileError::Prepare { object: object(), source })?;
+        tracing::info!(secret = name, "adopted the credentials Secret of Kyma's manager");
+        return Ok(replaced.metadata.uid.unwrap_or_default());
+    }
     crate::metrics::api_write("create", "Secret");
     match secrets.create(&PostParams::default(), &secret).await {
         Ok(created) => {

@@ -64,6 +64,8 @@ impl From<ApplyError> for ReconcileError {
             conflict @ (ApplyError::Conflict { .. } | ApplyError::NotOurs { .. } | ApplyError::Named { .. }) => {
                 ReconcileError::Conflict(conflict)
             }
+            // Refused in our shape (not a server that was away): the user must decide.
+            ApplyError::NotAdoptable { ref source, .. } if !transient(source) => ReconcileError::Conflict(error),
             other => ReconcileError::Apply(other),
         }
     }

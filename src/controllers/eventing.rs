@@ -110,6 +110,7 @@ pub fn overrides(release: &str, spec: &EventingSpec) -> Value {
 impl Module for Eventing {
     const CONTROLLER: &'static str = "eventing";
     const FINALIZER: &'static str = FINALIZER;
+    const UPSTREAM_FINALIZER: Option<&'static str> = Some("eventing.operator.kyma-project.io/finalizer");
     const READINESS_CONDITIONS: &'static [&'static str] = &["BackendAvailable", "PublisherProxyReady"];
     const SUBJECT: &'static str = "module";
     const NAME_FIELD: &'static str = "metadata.name (or the manager's --release-name)";

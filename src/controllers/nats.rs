@@ -1,6 +1,6 @@
 //! The NATS controller: a `NATS` CR is one release of `module-chart/charts/nats`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -50,14 +50,35 @@ impl NatsNames {
         format!("nats://{}.{namespace}.svc.cluster.local:{CLIENT_PORT}", self.fullname)
     }
 
-    /// The label selector of the release's NATS pods and JetStream volume claims.
+    /// The labels that select the release's NATS pods and JetStream volume claims: Kyma's
+    /// nats-manager's (the CR `eventing-nats` is instance `eventing` there), so that Kyma's tools
+    /// and a taken-over StatefulSet's immutable selector match.
+    pub fn selector_labels(&self) -> BTreeMap<&'static str, String> {
+        let instance = if self.release == "eventing-nats" { "eventing" } else { self.release.as_str() };
+        BTreeMap::from([
+            ("app.kubernetes.io/name", "nats".to_owned()),
+            ("app.kubernetes.io/instance", instance.to_owned()),
+            ("kyma-project.io/dashboard", "eventing".to_owned()),
+        ])
+    }
+
+    /// [`Self::selector_labels`] as a label selector.
     pub fn selector(&self) -> String {
-        format!("app.kubernetes.io/name=nats,app.kubernetes.io/instance={}", self.release)
+        self.selector_labels().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// The JetStream volume claim of server `ordinal` (the StatefulSet's claim template, as upstream names it).
+    pub fn claim(&self, ordinal: usize) -> String {
+        format!("{0}-js-pvc-{0}-{ordinal}", self.fullname)
     }
 
     /// The chart values that carry these names.
     pub fn values(&self) -> Value {
-        json!({"fullnameOverride": self.fullname, "auth": {"secretName": self.secret, "secretKey": ADMIN_PASSWORD_KEY}})
+        json!({
+            "fullnameOverride": self.fullname,
+            "selectorLabels": self.selector_labels(),
+            "auth": {"secretName": self.secret, "secretKey": ADMIN_PASSWORD_KEY},
+        })
     }
 }
 
@@ -450,6 +471,9 @@ mod tests {
         let service = &find("Service", &names.fullname).object;
         let client = service["spec"]["ports"].as_array().and_then(|p| p.iter().find(|p| p["name"] == "client"));
         assert_eq!(client.map(|p| p["port"].clone()), Some(json!(CLIENT_PORT)), "the port of NatsNames::client_url");
+        let template = sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"].as_str().expect("claim template");
+        assert_eq!(format!("{template}-{}-0", names.fullname), names.claim(0), "NatsNames::claim");
+        assert_eq!(sts["spec"]["serviceName"], json!(names.fullname), "the headless Service");
     }
 
     #[test]

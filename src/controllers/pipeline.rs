@@ -68,6 +68,9 @@ pub trait Module:
     /// Names the controller in logs and metrics.
     const CONTROLLER: &'static str;
     const FINALIZER: &'static str;
+    /// The finalizer Kyma's own manager puts on the CR when it differs from ours: replaced by ours on
+    /// takeover, and removed (after our cleanup) from a CR deleted before that.
+    const UPSTREAM_FINALIZER: Option<&'static str> = None;
     /// The spec field that chooses the names of the release's objects (named in conflicts).
     const NAME_FIELD: &'static str = "metadata.name";
 
@@ -230,6 +233,11 @@ pub async fn reconcile<M: Module>(
 
 async fn reconcile_valid<M: Module>(object: Arc<M>, ctx: &Context) -> Result<Action, ReconcileError> {
     let api: Api<M> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    if let Some(upstream) = M::UPSTREAM_FINALIZER
+        && object.finalizers().iter().any(|f| f == upstream)
+    {
+        return take_over_finalizer(object.as_ref(), upstream, &api, ctx).await;
+    }
     let adds_finalizer =
         !object.finalizers().iter().any(|f| f == M::FINALIZER) && object.meta().deletion_timestamp.is_none();
     if adds_finalizer {
@@ -257,6 +265,32 @@ async fn reconcile_valid<M: Module>(object: Arc<M>, ctx: &Context) -> Result<Act
         }
         other => other.map_err(|error| ReconcileError::Finalizer(Box::new(error))),
     }
+}
+
+/// Replaces Kyma's manager's finalizer on a taken-over CR by ours (the next reconcile, triggered by
+/// this write, goes on as usual). A CR already being deleted cannot get a new finalizer: it is
+/// deprovisioned here and the old finalizer removed, so that it never hangs on a manager that is gone.
+async fn take_over_finalizer<M: Module>(
+    object: &M,
+    upstream: &str,
+    api: &Api<M>,
+    ctx: &Context,
+) -> Result<Action, ReconcileError> {
+    let deleting = object.meta().deletion_timestamp.is_some();
+    if deleting && !object.finalizers().iter().any(|f| f == M::FINALIZER) {
+        cleanup(object, ctx).await?;
+    }
+    let mut finalizers: Vec<&str> = object.finalizers().iter().map(String::as_str).filter(|f| *f != upstream).collect();
+    if !deleting && !finalizers.contains(&M::FINALIZER) {
+        finalizers.push(M::FINALIZER);
+    }
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": object.meta().resource_version}});
+    crate::metrics::api_write("patch", &M::kind(&()));
+    api.patch(&object.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await.map_err(|source| {
+        ReconcileError::Kube { step: "replacing Kyma's manager's finalizer", object: object.name_any(), source }
+    })?;
+    tracing::info!(replaced = upstream, "took over the CR from Kyma's manager");
+    Ok(Action::await_change())
 }
 
 /// A CR that does not deserialize: its status says why (state Error); while it is being deleted,
@@ -367,7 +401,7 @@ async fn run_stages<M: Module>(
     // An object another CR holds, or one we did not create, is the user's to resolve: say which
     // field chose its name; never fight over it.
     let report = ctx.applier.apply(owner, &rendered).await.map_err(|error| match ReconcileError::from(error) {
-        ReconcileError::Conflict(conflict) => {
+        ReconcileError::Conflict(conflict @ (ApplyError::Conflict { .. } | ApplyError::NotOurs { .. })) => {
             ReconcileError::Conflict(ApplyError::Named { field: M::NAME_FIELD, source: Box::new(conflict) })
         }
         other => other,

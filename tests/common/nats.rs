@@ -26,7 +26,7 @@ pub fn nats_server_binary() -> PathBuf {
 
 /// A rendered `nats.conf` of server `index` made runnable on 127.0.0.1: its ports (client, cluster,
 /// monitoring), its data and pid file under `dir`, and the routes to the StatefulSet's peers
-/// (`<release>-nats-<j>.<release>-nats-headless.<namespace>...:6222`) onto `peer_cluster_ports[j]`.
+/// (`<release>-nats-<j>.<release>-nats.<namespace>...:6222`) onto `peer_cluster_ports[j]`.
 pub fn localize(
     conf: &str,
     (client, cluster, http): (u16, u16, u16),
@@ -43,7 +43,7 @@ pub fn localize(
         .replace("\"/data\"", &path(format!("data-{index}")))
         .replace("\"/var/run/nats/nats.pid\"", &path(format!("nats-{index}.pid")));
     for (j, port) in peer_cluster_ports.iter().enumerate() {
-        let peer = format!("{release}-nats-{j}.{release}-nats-headless.{namespace}.svc.cluster.local:6222");
+        let peer = format!("{release}-nats-{j}.{release}-nats.{namespace}.svc.cluster.local:6222");
         local = local.replace(&peer, &format!("127.0.0.1:{port}"));
     }
     local

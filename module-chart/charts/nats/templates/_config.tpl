@@ -4,7 +4,7 @@ listen: 0.0.0.0:4222
 http: 0.0.0.0:8222
 pid_file: "/var/run/nats/nats.pid"
 lame_duck_duration: {{Values.lameDuckDuration}}
-lame_duck_grace_period: 10s
+lame_duck_grace_period: {{Values.lameDuckGracePeriod}}
 debug: {{Values.logging.debug}}
 trace: {{Values.logging.trace}}
 {{#if (or (gt Values.cluster.size 1) Values.cluster.routes)}}
@@ -16,7 +16,7 @@ cluster {
   connect_retries: 120
   routes: [
 {{#each (range Values.cluster.size)}}
-    "nats://{{fullname}}-{{this}}.{{fullname}}-headless.{{@root.Release.Namespace}}.svc.cluster.local:6222"
+    "nats://{{fullname}}-{{this}}.{{fullname}}.{{@root.Release.Namespace}}.svc.cluster.local:6222"
 {{/each}}
 {{#each Values.cluster.routes}}
     {{quote this}}
@@ -26,8 +26,8 @@ cluster {
 {{/if}}
 
 jetstream {
-  max_memory_store: {{#if Values.jetStream.memStorage.enabled}}{{toBytes Values.jetStream.memStorage.size}}{{else}}0{{/if}}
-  max_file_store: {{#if Values.jetStream.fileStorage.enabled}}{{toBytes Values.jetStream.fileStorage.size}}{{else}}0{{/if}}
+  max_memory_store: {{#if Values.jetStream.memStorage.enabled}}{{natsSize Values.jetStream.memStorage.size}}{{else}}0{{/if}}
+  max_file_store: {{#if Values.jetStream.fileStorage.enabled}}{{natsSize Values.jetStream.fileStorage.size}}{{else}}0{{/if}}
   store_dir: "/data"
 {{#if Values.jetStream.domain}}
   domain: {{quote Values.jetStream.domain}}
@@ -43,7 +43,7 @@ leafnodes {
   authorization {
     user: {{quote (required "leafNodes.authorization.user is required when leaf node authorization is enabled" Values.leafNodes.authorization.user)}}
     password: $LEAFNODE_PASSWORD
-    account: APP
+    account: "$G"
   }
 {{/if}}
 {{/if}}
@@ -51,7 +51,7 @@ leafnodes {
 {{#each Values.leafNodes.remotes}}
     {
       urls: [{{#each urls}}{{#unless @first}}, {{/unless}}{{quote this}}{{/each}}]
-      account: APP
+      account: "$G"
 {{#if credentialsSecret}}
       credentials: "/etc/nats-remotes/{{@index}}/{{credentialsSecret.key}}"
 {{/if}}
@@ -61,15 +61,11 @@ leafnodes {
 }
 {{/if}}
 
+# Clients without credentials use the global account ($G), where JetStream keeps its streams
+# (/data/jetstream/$G): the same layout as Kyma's nats-manager, so a taken-over volume is read as is.
 accounts {
   SYS {
     users: [{user: admin, password: $ADMIN_PASSWORD}]
   }
-  APP {
-    jetstream: enabled
-    users: [{user: app}]
-  }
 }
 system_account: SYS
-# Clients that present no credentials act as the APP account.
-no_auth_user: app
