@@ -5,12 +5,12 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::http_get;
 use common::matrix;
-use common::nats::{free_port, localize, nats_server_binary as nats_server};
+use common::nats::{Servers, free_port, localize, nats_server_binary as nats_server};
 use eventing_manager::chart::Release;
 
 fn secrets_env(command: &mut Command) -> &mut Command {
@@ -51,17 +51,6 @@ fn a_broken_config_is_rejected_by_nats_server() {
     std::fs::write(&file, "jetstream { max_file_store: lots }\n").expect("write");
     let output = Command::new(nats_server()).arg("-t").arg("-c").arg(&file).output().expect("run");
     assert!(!output.status.success());
-}
-
-struct Servers(Vec<Child>);
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn tempdir(name: &str) -> PathBuf {

@@ -61,11 +61,12 @@ leafnodes {
 }
 {{/if}}
 
-# Clients without credentials use the global account ($G), where JetStream keeps its streams
-# (/data/jetstream/$G): the same layout as Kyma's nats-manager, so a taken-over volume is read as is.
+# Clients without credentials use the global account ($G), where JetStream keeps its streams, and
+# the system account is "$SYS", where the JetStream cluster keeps its metadata: the layout of Kyma's
+# nats-manager (/data/jetstream/$G, /data/jetstream/$SYS), so a taken-over volume is read as is.
 accounts {
-  SYS {
+  "$SYS" {
     users: [{user: admin, password: $ADMIN_PASSWORD}]
   }
 }
-system_account: SYS
+system_account: "$SYS"

@@ -1,0 +1,277 @@
+//! Taking over a running installation of Kyma's nats-manager: its objects (tests/fixtures/
+//! upstream-nats-install.yaml, in the shapes of upstream's chart, applied as its field manager) and
+//! the NATS CR from upstream's own sample exist; three real nats-servers ran upstream's nats.conf on
+//! the claims' volumes and stored a JetStream marker. Then this manager starts: it adopts every
+//! object in place (same UIDs, same claims bound to the same volumes), drops what upstream's shape
+//! had and ours has not, and three servers running the adopted nats.conf on those volumes read the
+//! marker back.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use common::crs::nats_ready_with;
+use common::nats::{Servers, free_port, localize, nats_server_binary, wait_for_meta_leader};
+use common::{TestNamespace, client_with_crds, start_manager, wait_until};
+use eventing_manager::api::Nats;
+use eventing_manager::controllers::nats::NatsNames;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::{Value, json};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const MARKER: &str = "written by upstream's servers before the takeover";
+
+fn kyma_file(path: &str) -> Value {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/kyma").join(path);
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    yaml_serde::from_str(&text).expect("sample")
+}
+
+/// Upstream's objects for the CR `eventing-nats` with `uid` in `namespace`.
+fn upstream_objects(namespace: &str, uid: &str) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-nats-install.yaml");
+    let text = std::fs::read_to_string(path).expect("fixture").replace("NAMESPACE", namespace);
+    let owner = json!([{"apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "name": "eventing-nats",
+                        "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
+    text.split("\n---\n")
+        .map(|doc| {
+            let mut object: Value = yaml_serde::from_str(doc).expect("fixture document");
+            object["metadata"]["namespace"] = json!(namespace);
+            object["metadata"]["ownerReferences"] = owner.clone();
+            object
+        })
+        .collect()
+}
+
+async fn apply_as_nats_manager(client: &Client, object: &Value) {
+    let api = common::dynamic_api(client, object).await.expect("kind served");
+    let name = object["metadata"]["name"].as_str().expect("name");
+    api.patch(name, &PatchParams::apply("nats-manager").force(), &Patch::Apply(object)).await.expect("apply");
+}
+
+/// The claim of each server with its UID and volume, once all three are bound.
+async fn bound_claims(client: &Client, namespace: &str) -> BTreeMap<String, (String, String)> {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    let names = NatsNames::of("eventing-nats");
+    let mut bound = BTreeMap::new();
+    for i in 0..3 {
+        let bound_claim = |c: Option<&PersistentVolumeClaim>| {
+            c.is_some_and(|c| c.spec.as_ref().and_then(|s| s.volume_name.as_ref()).is_some())
+        };
+        let claim = wait_until(&claims, &names.claim(i), bound_claim, TIMEOUT).await;
+        let volume = claim.spec.and_then(|s| s.volume_name).unwrap_or_default();
+        bound.insert(names.claim(i), (claim.metadata.uid.unwrap_or_default(), volume));
+    }
+    bound
+}
+
+/// Three nats-servers on 127.0.0.1, one per claim: server `i` keeps its data in the directory of
+/// the volume its claim is bound to, as the kubelet would mount it.
+struct Site {
+    dir: PathBuf,
+    ports: Vec<(u16, u16, u16)>,
+}
+
+impl Site {
+    fn new(dir: PathBuf) -> Self {
+        Self { dir, ports: (0..3).map(|_| (free_port(), free_port(), free_port())).collect() }
+    }
+
+    fn volume(&self, volume: &str) -> PathBuf {
+        let path = self.dir.join("volumes").join(volume);
+        std::fs::create_dir_all(&path).expect("volume dir");
+        path
+    }
+
+    fn start(&self, phase: &str, confs: Vec<String>, env: &[(&str, &str)]) -> Servers {
+        let mut servers = Servers(Vec::new());
+        for (i, conf) in confs.into_iter().enumerate() {
+            let dir = self.dir.join(format!("{phase}-{i}"));
+            std::fs::create_dir_all(dir.join("accounts")).expect("server dir");
+            let file = dir.join("nats.conf");
+            std::fs::write(&file, conf).expect("conf");
+            std::fs::write(dir.join("accounts/resolver.conf"), UPSTREAM_ACCOUNTS).expect("accounts");
+            let (_, cluster, _) = self.ports[i];
+            let log = std::fs::File::create(dir.join("log")).expect("log");
+            let child = Command::new(nats_server_binary())
+                .arg("-c")
+                .arg(&file)
+                .env("SERVER_NAME", format!("eventing-nats-{i}"))
+                .env("CLUSTER_ADVERTISE", format!("127.0.0.1:{cluster}"))
+                .envs(env.iter().copied())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("nats-server");
+            servers.0.push(child);
+        }
+        let http: Vec<u16> = self.ports.iter().map(|p| p.2).collect();
+        wait_for_meta_leader(&http, TIMEOUT, &self.dir);
+        servers
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.ports[0].0)
+    }
+}
+
+const UPSTREAM_ACCOUNTS: &str = "accounts: { \"$SYS\": { users: [ { user: \"admin\", password: \"upstream-generated-password\" } ] }, }\nsystem_account: \"$SYS\"\n";
+
+/// Upstream's nats.conf of server `i`, on 127.0.0.1 with its store on `volume`.
+fn upstream_conf(conf: &str, namespace: &str, site: &Site, i: usize, volume: &Path) -> String {
+    let (client, cluster, http) = site.ports[i];
+    let mut local = conf
+        .replace("port: 4222", &format!("listen: 127.0.0.1:{client}"))
+        .replace("http: 8222\nhttp_port: 8222,", &format!("http: 127.0.0.1:{http}"))
+        .replace("port: 6222", &format!("listen: 127.0.0.1:{cluster}"))
+        .replace("store_dir: /data", &format!("store_dir: {:?}", volume.display().to_string()))
+        .replace(
+            "\"/var/run/nats/nats.pid\"",
+            &format!("{:?}", site.dir.join(format!("up-{i}.pid")).display().to_string()),
+        );
+    for (j, (_, peer, _)) in site.ports.iter().enumerate() {
+        local = local.replace(
+            &format!("eventing-nats-{j}.eventing-nats.{namespace}.svc.cluster.local:6222"),
+            &format!("127.0.0.1:{peer}"),
+        );
+    }
+    assert!(!local.contains("svc.cluster.local") && !local.contains("/data"), "localized:\n{local}");
+    local
+}
+
+async fn js_request(nats: &async_nats::Client, subject: &str, body: Value) -> Value {
+    let payload = serde_json::to_vec(&body).expect("json");
+    common::nats::request(nats, subject, &payload, Duration::from_secs(30)).await
+}
+
+#[tokio::test]
+async fn a_running_upstream_nats_install_is_adopted_with_its_jetstream_data() {
+    let client = client_with_crds().await;
+    let ns = TestNamespace::create(&client, "takeover").await;
+    let namespace = ns.name.clone();
+    let site = Site::new(std::env::temp_dir().join(format!("takeover-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(site.dir.join("volumes"));
+
+    // Upstream's installation: its sample CR with its finalizer, its objects as its manager applies them.
+    let classes: Api<PriorityClass> = Api::all(client.clone());
+    let class = json!({"metadata": {"name": "nats-manager-priority-class"}, "value": 2000000});
+    let _ = classes.create(&PostParams::default(), &serde_json::from_value(class).expect("class")).await;
+    let mut cr = kyma_file("nats-manager/samples/default.yaml");
+    cr["metadata"]["namespace"] = json!(namespace);
+    cr["metadata"]["finalizers"] = json!(["nats.operator.kyma-project.io/finalizer"]);
+    let crs: Api<Nats> = Api::namespaced(client.clone(), &namespace);
+    let cr = crs.create(&PostParams::default(), &serde_json::from_value(cr).expect("CR")).await.expect("create CR");
+    let uid = cr.uid().expect("uid");
+    let objects = upstream_objects(&namespace, &uid);
+    for object in &objects {
+        apply_as_nats_manager(&client, object).await;
+    }
+    let claims_before = bound_claims(&client, &namespace).await;
+
+    // Upstream's servers store the marker in an R3 stream on those volumes.
+    let upstream = objects.iter().find(|o| o["kind"] == "ConfigMap").expect("ConfigMap");
+    let upstream_nats_conf = upstream["data"]["nats.conf"].as_str().expect("nats.conf");
+    let confs = claims_before
+        .values()
+        .enumerate()
+        .map(|(i, (_, volume))| upstream_conf(upstream_nats_conf, &namespace, &site, i, &site.volume(volume)))
+        .collect();
+    let servers = site.start("upstream", confs, &[]);
+    let nats = async_nats::connect(site.url()).await.expect("connect to upstream's servers");
+    let created = js_request(
+        &nats,
+        "$JS.API.STREAM.CREATE.MARK",
+        json!({"name": "MARK", "subjects": ["mark.>"], "num_replicas": 3}),
+    )
+    .await;
+    assert!(created.get("error").is_none(), "stream created: {created}");
+    let ack = nats.request("mark.before", MARKER.into()).await.expect("publish");
+    assert!(String::from_utf8_lossy(&ack.payload).contains("\"seq\":1"), "stored: {:?}", ack.payload);
+    drop(nats);
+    drop(servers);
+
+    let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
+    let before = sts_api.get("eventing-nats").await.expect("upstream's StatefulSet");
+    let uid_of = async |kind: &str| -> String {
+        let object = objects.iter().find(|o| o["kind"] == kind).expect("kind");
+        let api: Api<DynamicObject> = common::dynamic_api(&client, object).await.expect("api");
+        api.get(object["metadata"]["name"].as_str().expect("name")).await.expect("get").uid().expect("uid")
+    };
+    let mut uids_before = BTreeMap::new();
+    for kind in ["StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"] {
+        uids_before.insert(kind, uid_of(kind).await);
+    }
+
+    // Ours takes over.
+    start_manager();
+    wait_until(&crs, "eventing-nats", nats_ready_with(3), TIMEOUT).await;
+
+    for (kind, uid) in &uids_before {
+        assert_eq!(&uid_of(kind).await, uid, "{kind} was adopted in place, not re-created");
+    }
+    let after = sts_api.get("eventing-nats").await.expect("StatefulSet");
+    assert_eq!(after.uid(), before.uid());
+    assert_eq!(after.labels().get("app.kubernetes.io/managed-by").map(String::as_str), Some("eventing-manager"));
+    let managers: Vec<&str> = after.managed_fields().iter().filter_map(|m| m.manager.as_deref()).collect();
+    assert!(!managers.contains(&"nats-manager"), "nats-manager owns no field any more: {managers:?}");
+    let pod = after.spec.template.spec.as_ref().expect("pod spec");
+    let nats_container = pod.containers.iter().find(|c| c.name == "nats").expect("nats container");
+    let env: Vec<&str> = nats_container.env.iter().flatten().map(|e| e.name.as_str()).collect();
+    assert!(!env.contains(&"CLUSTER_ADVERTISE"), "upstream's leftovers are gone: {env:?}");
+    assert!(!pod.volumes.iter().flatten().any(|v| v.name == "accounts-volume"), "upstream's accounts volume is gone");
+    assert_eq!(bound_claims(&client, &namespace).await, claims_before, "the same claims, bound to the same volumes");
+    let service = Api::<Service>::namespaced(client.clone(), &namespace).get("eventing-nats").await.expect("svc");
+    assert_eq!(service.labels().get("app.kubernetes.io/managed-by").map(String::as_str), Some("eventing-manager"));
+    let pdb =
+        Api::<PodDisruptionBudget>::namespaced(client.clone(), &namespace).get("eventing-nats").await.expect("pdb");
+    assert!(pdb.managed_fields().iter().all(|m| m.manager.as_deref() != Some("nats-manager")));
+    let secret =
+        Api::<Secret>::namespaced(client.clone(), &namespace).get("eventing-nats-secret").await.expect("secret");
+    let data = secret.data.unwrap_or_default();
+    assert!(
+        data.contains_key("admin-password") && !data.contains_key("resolver.conf"),
+        "our credentials replaced upstream's"
+    );
+    let password = String::from_utf8(data["admin-password"].0.clone()).expect("utf-8");
+    let cr = crs.get("eventing-nats").await.expect("CR");
+    assert_eq!(cr.finalizers(), ["nats.operator.kyma-project.io/finalizer"], "upstream's finalizer name is ours");
+
+    // Our nats.conf on the same volumes: the servers read the marker written before the takeover.
+    let ours = Api::<ConfigMap>::namespaced(client.clone(), &namespace).get("eventing-nats-config").await.expect("cm");
+    let our_conf = ours.data.and_then(|d| d.get("nats.conf").cloned()).expect("nats.conf");
+    let peers: Vec<u16> = site.ports.iter().map(|p| p.1).collect();
+    let confs = (0..3)
+        .map(|i| {
+            let (_, volume) = &claims_before[&NatsNames::of("eventing-nats").claim(i)];
+            let link = site.dir.join(format!("data-{i}"));
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(site.volume(volume), &link).expect("link");
+            localize(&our_conf, site.ports[i], &site.dir, i, ("eventing", &namespace), &peers)
+        })
+        .collect();
+    let servers = site.start("ours", confs, &[("ADMIN_PASSWORD", password.as_str())]);
+    let nats = async_nats::connect(site.url()).await.expect("connect to our servers");
+    // The meta leader announces the streams it recovered a moment after it is elected.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let message = loop {
+        let reply = js_request(&nats, "$JS.API.STREAM.MSG.GET.MARK", json!({"last_by_subj": "mark.before"})).await;
+        if reply.get("error").is_none() || std::time::Instant::now() > deadline {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let data = message["message"]["data"].as_str().unwrap_or_else(|| panic!("the marker is there: {message}"));
+    let data = base64::engine::general_purpose::STANDARD.decode(data).expect("base64");
+    assert_eq!(String::from_utf8_lossy(&data), MARKER);
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&site.dir);
+}
