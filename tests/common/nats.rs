@@ -68,7 +68,7 @@ pub fn wait_for_meta_leader(http_ports: &[u16], within: Duration, logs: &Path) -
         let leaders: Vec<String> = http_ports
             .iter()
             .map(|port| {
-                crate::common::http_get(*port, "/jsz")
+                super::http_get(*port, "/jsz")
                     .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
                     .and_then(|v| v["meta_cluster"]["leader"].as_str().map(str::to_owned))
                     .unwrap_or_default()
