@@ -11,11 +11,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::crs::nats_ready_with;
-use common::nats::{Servers, free_port, localize, nats_server_binary, wait_for_meta_leader};
+use common::nats::{Servers, free_port, localize, nats_server_binary};
 use common::{TestNamespace, client_with_crds, start_manager, wait_until};
 use eventing_manager::api::Nats;
 use eventing_manager::controllers::nats::NatsNames;
@@ -121,6 +121,31 @@ impl Site {
 
     fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.ports[0].0)
+    }
+}
+
+/// Waits until the servers monitored on `http_ports` agree on one JetStream meta leader.
+fn wait_for_meta_leader(http_ports: &[u16], within: Duration, logs: &Path) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let leaders: Vec<String> = http_ports
+            .iter()
+            .map(|port| {
+                common::http_get(*port, "/jsz")
+                    .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+                    .and_then(|v| v["meta_cluster"]["leader"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        if !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]) {
+            return leaders[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no JetStream meta leader within {within:?}: {leaders:?} (logs in {})",
+            logs.display()
+        );
+        std::thread::sleep(Duration::from_millis(250));
     }
 }
 
@@ -261,10 +286,10 @@ async fn a_running_upstream_nats_install_is_adopted_with_its_jetstream_data() {
     let servers = site.start("ours", confs, &[("ADMIN_PASSWORD", password.as_str())]);
     let nats = async_nats::connect(site.url()).await.expect("connect to our servers");
     // The meta leader announces the streams it recovered a moment after it is elected.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(20);
     let message = loop {
         let reply = js_request(&nats, "$JS.API.STREAM.MSG.GET.MARK", json!({"last_by_subj": "mark.before"})).await;
-        if reply.get("error").is_none() || std::time::Instant::now() > deadline {
+        if reply.get("error").is_none() || Instant::now() > deadline {
             break reply;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -61,31 +61,6 @@ impl Drop for Servers {
     }
 }
 
-/// Waits until the servers monitored on `http_ports` agree on one JetStream meta leader.
-pub fn wait_for_meta_leader(http_ports: &[u16], within: Duration, logs: &Path) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let leaders: Vec<String> = http_ports
-            .iter()
-            .map(|port| {
-                super::http_get(*port, "/jsz")
-                    .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
-                    .and_then(|v| v["meta_cluster"]["leader"].as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            })
-            .collect();
-        if !leaders[0].is_empty() && leaders.iter().all(|l| *l == leaders[0]) {
-            return leaders[0].clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no JetStream meta leader within {within:?}: {leaders:?} (logs in {})",
-            logs.display()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
