@@ -260,4 +260,7 @@ pub struct EventingStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The publisher proxy's Service, `name.namespace` (as Kyma's eventing-manager reports it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_service: Option<String>,
 }

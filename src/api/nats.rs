@@ -338,4 +338,7 @@ pub struct NatsStatus {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_replicas: Option<i32>,
+    /// Availability zones the servers run in (as Kyma's nats-manager reports it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zones_used: Option<i32>,
 }

@@ -143,7 +143,10 @@ impl Applier {
             };
             let live = self.read(&resolved, manifest.namespace(), manifest.name()).await?;
             let mut adoption = None;
+            // One that is going away is re-created once gone (below); whose it was does not matter.
+            let terminating = live.as_ref().is_some_and(is_terminating);
             if let Some(live) = &live
+                && !terminating
                 && check_ownership(live, owner, || describe(manifest))? == Ownership::Adopt
             {
                 // Asked before anything is written: what cannot be adopted stops the apply untouched.
@@ -168,7 +171,7 @@ impl Applier {
                 report.adopted.push(describe(manifest));
                 tracing::info!(object = %describe(manifest), "adopted from Kyma's manager");
             } else if let Some(live) = live {
-                if live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+                if is_terminating(&live) {
                     report.terminating.push(describe(manifest));
                     continue;
                 }
@@ -237,6 +240,10 @@ impl Applier {
         }
         Ok(deleted)
     }
+}
+
+fn is_terminating(live: &Value) -> bool {
+    live.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
 }
 
 /// The API server refused to create an object because its namespace is being deleted.

@@ -12,6 +12,7 @@ use super::nats::{ADMIN_PASSWORD_KEY, CREDENTIALS_ANNOTATION, NatsNames};
 use super::pipeline::{Assessment, Module, Prepared};
 use super::snapshot::{Snapshot, Workloads};
 use super::{Context, ReconcileError};
+use crate::api::Nats;
 use crate::api::State;
 use crate::api::eventing::{ActiveBackend, Eventing, EventingSpec, EventingStatus, LogLevel, StreamStorageType};
 use crate::api::validate::{self, FieldError};
@@ -27,6 +28,8 @@ pub const ALLOWED_NAMESPACES_ANNOTATION: &str = "eventing-manager.kyma-project.i
 const NO_BACKEND: &str = "spec.backend is not set: nothing is provisioned; set spec.backend.type to NATS or EventMesh";
 /// The number of servers of the module's own NATS cluster (the nats subchart's `cluster.size`).
 const MODULE_NATS_SERVERS: i32 = 3;
+/// The JetStream store size of each of the module's own servers (the nats subchart's sizes).
+const MODULE_NATS_STORE: &str = "1Gi";
 
 /// Every name of an Eventing release the controller needs, made in one place and handed to the chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,17 +158,36 @@ impl Module for Eventing {
         prepared.workloads.deployment = Some(names.publisher.clone());
         match backend {
             ActiveBackend::Nats => {
-                let secret = names.nats.secret.clone();
-                let uid = credentials::ensure(ctx, owner, &secret, ADMIN_PASSWORD_KEY, "eventing-nats-admin").await?;
-                prepared.overrides["nats"]["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: uid});
-                prepared.keep.push(("Secret".into(), secret));
-                prepared.workloads.statefulset = Some(names.nats.fullname.clone());
-                let replicas = self.spec.backend_config().nats_stream_replicas;
-                if replicas > MODULE_NATS_SERVERS {
-                    prepared.warnings.push(format!(
-                        "spec.backend.config.natsStreamReplicas is {replicas}, but the NATS cluster has {MODULE_NATS_SERVERS} servers: the stream cannot be created; use at most {MODULE_NATS_SERVERS}"
-                    ));
-                }
+                let cluster = match cluster_in_namespace(self, ctx) {
+                    // Kyma's two-module layout: the namespace's NATS CR is the backend; nothing of
+                    // NATS is rendered here (and what was is pruned: its claims stay, and a NATS CR
+                    // of the same name finds them).
+                    Some(nats) => {
+                        let namespace = nats.namespace().unwrap_or_default();
+                        let url = NatsNames::of(&nats.name_any()).client_url(&namespace);
+                        prepared.overrides["nats"]["enabled"] = json!(false);
+                        prepared.overrides["publisher"]["nats"]["url"] = json!(url);
+                        let state = nats.status.as_ref().and_then(|s| s.state);
+                        if !matches!(state, Some(State::Ready | State::Warning)) {
+                            prepared.warnings.push(format!(
+                                "the NATS CR {namespace}/{} that this module uses is not available (state {}): the publisher waits for it",
+                                nats.name_any(),
+                                state.map_or_else(|| "unknown".to_owned(), |s| s.to_string())
+                            ));
+                        }
+                        Cluster::Cr(Box::new(nats))
+                    }
+                    None => {
+                        let secret = names.nats.secret.clone();
+                        let uid =
+                            credentials::ensure(ctx, owner, &secret, ADMIN_PASSWORD_KEY, "eventing-nats-admin").await?;
+                        prepared.overrides["nats"]["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: uid});
+                        prepared.keep.push(("Secret".into(), secret));
+                        prepared.workloads.statefulset = Some(names.nats.fullname.clone());
+                        Cluster::Own
+                    }
+                };
+                prepared.warnings.extend(stream_fits(&self.spec, &cluster));
             }
             ActiveBackend::EventMesh => {
                 let Some((namespace, name)) = event_mesh_secret(&self.spec) else {
@@ -202,7 +224,7 @@ impl Module for Eventing {
     async fn assess(
         &self,
         _: &Context,
-        _: &Prepared,
+        prepared: &Prepared,
         snapshot: &Snapshot,
         warnings: &[String],
     ) -> Result<Assessment, ReconcileError> {
@@ -214,6 +236,7 @@ impl Module for Eventing {
                     Decided::new("PublisherProxyReady", false, "BackendNotSpecified", "no publisher without a backend"),
                     Decided::new("Deleted", false, "Provisioned", "nothing is provisioned without a backend"),
                 ],
+                fields: serde_json::Map::new(),
             });
         }
         let publisher = snapshot.deployment_rollout();
@@ -245,8 +268,10 @@ impl Module for Eventing {
         } else {
             State::Ready
         };
+        let service = format!("{}.{}", EventingNames::of(&prepared.release.name).publisher, prepared.release.namespace);
         Ok(Assessment {
             state,
+            fields: serde_json::Map::from_iter([("publisherService".to_owned(), json!(service))]),
             conditions: vec![
                 backend_condition,
                 publisher_condition,
@@ -284,12 +309,17 @@ impl Module for Eventing {
         self.status.as_ref().map(|s| json!(s)).unwrap_or(Value::Null)
     }
 
-    fn status(&self, state: State, conditions: Vec<Condition>, _: Option<&Snapshot>) -> Value {
+    fn status(&self, state: State, conditions: Vec<Condition>, observed: Option<(&Snapshot, &Assessment)>) -> Value {
+        let publisher_service = match observed {
+            Some((_, assessed)) => assessed.fields.get("publisherService").and_then(Value::as_str).map(str::to_owned),
+            None => self.status.as_ref().and_then(|s| s.publisher_service.clone()),
+        };
         json!(EventingStatus {
             state: Some(state),
             active_backend: self.spec.active_backend(),
             conditions,
             observed_generation: self.metadata.generation,
+            publisher_service,
         })
     }
 }
@@ -300,6 +330,85 @@ fn backend_label(spec: &EventingSpec) -> &'static str {
         Some(ActiveBackend::EventMesh) => "EventMesh",
         None => "no",
     }
+}
+
+/// The NATS cluster the NATS backend uses.
+enum Cluster {
+    /// The module's own (the nats subchart with its defaults).
+    Own,
+    /// The NATS CR of the Eventing CR's namespace.
+    Cr(Box<Nats>),
+}
+
+impl Cluster {
+    fn servers(&self) -> i32 {
+        match self {
+            Cluster::Own => MODULE_NATS_SERVERS,
+            Cluster::Cr(nats) => nats.spec.cluster.size,
+        }
+    }
+
+    /// The JetStream store of each server for `kind` (None: that store is off), and the field that sets it.
+    fn store(&self, kind: StreamStorageType) -> (Option<String>, String) {
+        let Cluster::Cr(nats) = self else {
+            return (Some(MODULE_NATS_STORE.to_owned()), "the module's own NATS cluster".to_owned());
+        };
+        let name = format!("{}/{}", nats.namespace().unwrap_or_default(), nats.name_any());
+        let jet_stream = &nats.spec.jet_stream;
+        match kind {
+            StreamStorageType::File => (
+                jet_stream.file_storage.enabled.then(|| jet_stream.file_storage.size.clone()),
+                format!("spec.jetStream.fileStorage.size of the NATS CR {name}"),
+            ),
+            StreamStorageType::Memory => (
+                jet_stream.mem_storage.enabled.then(|| jet_stream.mem_storage.size.clone()),
+                format!("spec.jetStream.memStorage.size of the NATS CR {name}"),
+            ),
+        }
+    }
+}
+
+/// The NATS CR in the Eventing CR's namespace that the NATS backend uses (the oldest, as upstream
+/// takes the first), if any. One being deleted is not used: the module provisions its own.
+fn cluster_in_namespace(eventing: &Eventing, ctx: &Context) -> Option<Nats> {
+    let namespace = eventing.namespace();
+    let all = ctx.crs.nats.state();
+    let usable: Vec<&Nats> = all
+        .iter()
+        .filter_map(|guard| guard.0.as_ref().ok())
+        .filter(|nats| nats.namespace() == namespace && nats.meta().deletion_timestamp.is_none())
+        .collect();
+    usable.iter().min_by_key(|nats| super::seniority::rank(nats.meta())).map(|nats| (*nats).clone())
+}
+
+/// Warnings when the stream cannot work on `cluster`: more replicas than servers, or a maximum size
+/// that does not fit its JetStream store with headroom (a full store refuses every publish).
+fn stream_fits(spec: &EventingSpec, cluster: &Cluster) -> Vec<String> {
+    let config = spec.backend_config();
+    let mut warnings = Vec::new();
+    let servers = cluster.servers();
+    if config.nats_stream_replicas > servers {
+        warnings.push(format!(
+            "spec.backend.config.natsStreamReplicas is {}, but the NATS cluster has {servers} servers: the stream cannot be created; use at most {servers}",
+            config.nats_stream_replicas
+        ));
+    }
+    let (store, field) = cluster.store(config.nats_stream_storage_type);
+    let store_bytes = store.as_deref().and_then(crate::chart::quantity_bytes).unwrap_or(0);
+    let limit = store_bytes / 10 * 9;
+    let wanted = config.nats_stream_max_size.as_str();
+    let fits = match crate::chart::quantity_bytes(wanted) {
+        Some(bytes) => bytes <= limit,
+        None => false, // -1: unlimited
+    };
+    if !fits {
+        let store = store.map_or_else(|| "off".to_owned(), |s| format!("{s} per server"));
+        warnings.push(format!(
+            "spec.backend.config.natsStreamMaxSize is {wanted}, but the JetStream store it goes to ({field}) is {store}: the stream can fill it and publishing then fails; use at most {} (90% of the store) or enlarge the store",
+            if limit > 0 { limit.to_string() } else { "a store that is on".to_owned() }
+        ));
+    }
+    warnings
 }
 
 /// The Eventing CR of the same namespace that came first (older, or as old with a smaller name),

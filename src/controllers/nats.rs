@@ -265,11 +265,21 @@ impl Module for Nats {
         let namespace = &prepared.release.namespace;
         let rollout = snapshot.statefulset_rollout();
         let mut warnings = warnings.to_vec();
-        if rollout == Rollout::Complete
-            && let Some(warning) =
-                zone_spread_warning(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await?
-        {
-            warnings.push(warning);
+        let mut fields = serde_json::Map::new();
+        let mut zone_condition = None;
+        if rollout == Rollout::Complete {
+            let zones = zones_used(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await?;
+            fields.insert("availabilityZonesUsed".into(), json!(zones.used));
+            let spread = zones.used >= zones.possible;
+            let message = format!(
+                "the {} NATS servers run in {} availability zone(s) of the {} they can use",
+                self.spec.cluster.size, zones.used, zones.possible
+            );
+            if !spread {
+                warnings.push(format!("{message}: a zone outage can stop JetStream"));
+            }
+            zone_condition =
+                Some(Decided::new("AvailabilityZones", spread, if spread { "Deployed" } else { "NotSpread" }, message));
         }
         let (state, conditions) = match (&rollout, warnings.is_empty()) {
             (Rollout::InProgress(message), _) => (
@@ -295,8 +305,9 @@ impl Module for Nats {
             ),
         };
         let mut conditions = conditions;
+        conditions.extend(zone_condition);
         conditions.push(Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"));
-        Ok(Assessment { state, conditions })
+        Ok(Assessment { state, conditions, fields })
     }
 
     async fn cleanup(&self, ctx: &Context, owner: &Owner) -> Result<(), ReconcileError> {
@@ -336,11 +347,15 @@ impl Module for Nats {
         self.status.as_ref().map(|s| json!(s)).unwrap_or(Value::Null)
     }
 
-    fn status(&self, state: State, conditions: Vec<Condition>, snapshot: Option<&Snapshot>) -> Value {
+    fn status(&self, state: State, conditions: Vec<Condition>, observed: Option<(&Snapshot, &Assessment)>) -> Value {
         let namespace = self.namespace().unwrap_or_default();
         let names = NatsNames::of(&self.name_any());
-        let observed = snapshot
-            .and_then(|s| s.statefulset.current())
+        let zones = observed
+            .and_then(|(_, assessed)| assessed.fields.get("availabilityZonesUsed")?.as_i64())
+            .and_then(|n| i32::try_from(n).ok())
+            .or_else(|| self.status.as_ref().and_then(|s| s.availability_zones_used));
+        let observed = observed
+            .and_then(|(s, _)| s.statefulset.current())
             .map(|s| s.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0));
         let ready = observed.or_else(|| self.status.as_ref().and_then(|s| s.ready_replicas)).unwrap_or(0);
         json!(NatsStatus {
@@ -349,6 +364,7 @@ impl Module for Nats {
             observed_generation: self.metadata.generation,
             url: Some(names.client_url(&namespace)),
             ready_replicas: Some(ready),
+            availability_zones_used: zones,
         })
     }
 }
@@ -402,12 +418,14 @@ async fn check_storage_class(ctx: &Context, spec: &NatsSpec) -> Result<(), Recon
 }
 
 /// A Warning when the pods run in fewer zones than they could (min of replicas and zones with nodes).
-async fn zone_spread_warning(
-    ctx: &Context,
-    namespace: &str,
-    release: &str,
-    replicas: i32,
-) -> Result<Option<String>, ReconcileError> {
+/// Availability zones (`topology.kubernetes.io/zone` of the nodes) the servers run in, and how many
+/// they could use (the cluster's zones, at most one per server).
+struct Zones {
+    used: usize,
+    possible: usize,
+}
+
+async fn zones_used(ctx: &Context, namespace: &str, release: &str, replicas: i32) -> Result<Zones, ReconcileError> {
     let nodes = Api::<Node>::all(ctx.client.clone())
         .list_metadata(&ListParams::default())
         .await
@@ -428,10 +446,7 @@ async fn zone_spread_warning(
         .map_err(kube_error("listing pods", namespace.into()))?;
     let used: BTreeSet<String> =
         pods.items.iter().filter_map(|p| p.spec.as_ref()?.node_name.as_deref().and_then(zone_of)).collect();
-    let possible = all_zones.len().min(usize::try_from(replicas).unwrap_or(0));
-    Ok((used.len() < possible).then(|| {
-        format!("the {replicas} NATS servers run in {} zone(s) although {possible} are available: a zone outage can stop JetStream", used.len())
-    }))
+    Ok(Zones { used: used.len(), possible: all_zones.len().min(usize::try_from(replicas).unwrap_or(0)) })
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub struct Prepared {
 pub struct Assessment {
     pub state: State,
     pub conditions: Vec<Decided>,
+    /// Status fields beyond state and conditions that the assessment found (zones used, ...).
+    pub fields: serde_json::Map<String, Value>,
 }
 
 /// How soon to look again when an object we render is still being deleted by someone else: it is
@@ -113,7 +115,8 @@ pub trait Module:
     fn current_conditions(&self) -> Vec<Condition>;
     fn current_status(&self) -> Value;
     /// The complete status to publish; `snapshot` is `None` when the reconcile failed before it.
-    fn status(&self, state: State, conditions: Vec<Condition>, snapshot: Option<&Snapshot>) -> Value;
+    /// `observed` is `None` when the reconcile failed before it: fields it would give keep their values.
+    fn status(&self, state: State, conditions: Vec<Condition>, observed: Option<(&Snapshot, &Assessment)>) -> Value;
 }
 
 /// The conditions while the pipeline fails with `error`: every readiness condition says why.
@@ -353,7 +356,7 @@ async fn apply<M: Module>(object: &M, ctx: &Context) -> Result<Action, Reconcile
     let owner = owner_of(object, ctx);
     match run_stages(object, ctx, &owner).await {
         Ok((assessment, snapshot, terminating)) => {
-            publish(object, ctx, assessment.state, &assessment.conditions, Some(&snapshot)).await?;
+            publish(object, ctx, assessment.state, &assessment.conditions, Some((&snapshot, &assessment))).await?;
             tracing::info!(state = %assessment.state, "reconciled");
             if terminating.is_empty() {
                 Ok(Action::requeue(ctx.config.resync))
@@ -448,10 +451,10 @@ async fn publish<M: Module>(
     ctx: &Context,
     state: State,
     decided: &[Decided],
-    snapshot: Option<&Snapshot>,
+    observed: Option<(&Snapshot, &Assessment)>,
 ) -> Result<(), ReconcileError> {
     let conditions = conditions::merge(&object.current_conditions(), decided, object.meta().generation);
-    let desired = object.status(state, conditions, snapshot);
+    let desired = object.status(state, conditions, observed);
     if desired == object.current_status() {
         return Ok(());
     }

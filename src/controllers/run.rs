@@ -46,15 +46,18 @@ fn every<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static>(
     move |_| store.state().iter().map(|object| ObjectRef::from_obj(object.as_ref())).collect()
 }
 
-/// The CRs in `store` that are being deleted (whatever `_` is).
-fn being_deleted<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static, T>(
+/// The CRs in `store` in the namespace of the changed object, and (with `deleting`) those anywhere
+/// that are being deleted.
+fn neighbours<K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static, T: Resource>(
     store: Store<K>,
+    deleting: bool,
 ) -> impl Fn(Arc<T>) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
-    move |_| {
+    move |changed| {
+        let namespace = changed.meta().namespace.clone();
         store
             .state()
             .iter()
-            .filter(|cr| cr.meta().deletion_timestamp.is_some())
+            .filter(|cr| cr.meta().namespace == namespace || (deleting && cr.meta().deletion_timestamp.is_some()))
             .map(|cr| ObjectRef::from_obj(cr.as_ref()))
             .collect()
     }
@@ -178,7 +181,9 @@ async fn run_controllers(
         controller = controller.watches_shared_stream(watch.subscribe(), every(nats_store.clone()));
     }
     let nats_controller = controller
-        .watches_shared_stream(user_secrets.subscribe(), referring(nats_store, nats_refers))
+        .watches_shared_stream(user_secrets.subscribe(), referring(nats_store.clone(), nats_refers))
+        // An Eventing CR that hands its own NATS over to this namespace's NATS CR (or takes it back).
+        .watches_shared_stream(eventings.subscribe(), neighbours(nats_store, false))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<Nats>, error_policy::<Nats>, ctx.clone())
         .for_each(log_result);
@@ -193,8 +198,9 @@ async fn run_controllers(
     }
     let eventing_controller = controller
         .watches_shared_stream(user_secrets.subscribe(), referring(eventing_store.clone(), eventing::refers_to))
-        // A NATS CR that goes (or comes) may unblock (or block) the module's removal.
-        .watches_shared_stream(nats_crs.subscribe(), being_deleted(eventing_store.clone()))
+        // A NATS CR of the namespace is the NATS backend (it comes, goes or changes state), and one
+        // that goes (or comes) may unblock (or block) the module's removal.
+        .watches_shared_stream(nats_crs.subscribe(), neighbours(eventing_store.clone(), true))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<Eventing>, error_policy::<Eventing>, ctx.clone())
         .for_each(log_result);

@@ -3,7 +3,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-fn rank(meta: &ObjectMeta) -> (Option<k8s_openapi::jiff::Timestamp>, Option<String>) {
+pub fn rank(meta: &ObjectMeta) -> (Option<k8s_openapi::jiff::Timestamp>, Option<String>) {
     (meta.creation_timestamp.clone().map(|t| t.0), meta.name.clone())
 }
 
