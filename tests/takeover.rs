@@ -4,7 +4,8 @@
 //! the claims' volumes and stored a JetStream marker. Then this manager starts: it adopts every
 //! object in place (same UIDs, same claims bound to the same volumes), drops what upstream's shape
 //! had and ours has not, and three servers running the adopted nats.conf on those volumes read the
-//! marker back.
+//! marker back. An installation whose StatefulSet cannot take our shape is named in the CR's status
+//! and none of its objects is written.
 
 mod common;
 
@@ -173,33 +174,72 @@ fn upstream_conf(conf: &str, namespace: &str, site: &Site, i: usize, volume: &Pa
     local
 }
 
-async fn js_request(nats: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let payload = serde_json::to_vec(&body).expect("json");
-    common::nats::request(nats, subject, &payload, Duration::from_secs(30)).await
-}
-
-#[tokio::test]
-async fn a_running_upstream_nats_install_is_adopted_with_its_jetstream_data() {
-    let client = client_with_crds().await;
-    let ns = TestNamespace::create(&client, "takeover").await;
-    let namespace = ns.name.clone();
-    let site = Site::new(std::env::temp_dir().join(format!("takeover-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(site.dir.join("volumes"));
-
-    // Upstream's installation: its sample CR with its finalizer, its objects as its manager applies them.
+/// Upstream's installation: its sample CR with its finalizer, its objects (changed by `edit`) as
+/// its manager applies them.
+async fn install_upstream(
+    client: &Client,
+    namespace: &str,
+    edit: impl FnOnce(&mut Vec<Value>),
+) -> (Api<Nats>, Vec<Value>) {
     let classes: Api<PriorityClass> = Api::all(client.clone());
     let class = json!({"metadata": {"name": "nats-manager-priority-class"}, "value": 2000000});
     let _ = classes.create(&PostParams::default(), &serde_json::from_value(class).expect("class")).await;
     let mut cr = kyma_file("nats-manager/samples/default.yaml");
     cr["metadata"]["namespace"] = json!(namespace);
     cr["metadata"]["finalizers"] = json!(["nats.operator.kyma-project.io/finalizer"]);
-    let crs: Api<Nats> = Api::namespaced(client.clone(), &namespace);
+    let crs: Api<Nats> = Api::namespaced(client.clone(), namespace);
     let cr = crs.create(&PostParams::default(), &serde_json::from_value(cr).expect("CR")).await.expect("create CR");
-    let uid = cr.uid().expect("uid");
-    let objects = upstream_objects(&namespace, &uid);
+    let mut objects = upstream_objects(namespace, &cr.uid().expect("uid"));
+    edit(&mut objects);
     for object in &objects {
-        apply_as_nats_manager(&client, object).await;
+        apply_as_nats_manager(client, object).await;
     }
+    (crs, objects)
+}
+
+/// Per object: its generation (workloads; their resource version moves with their status) or
+/// resource version, and its managed-by label: what any write would change.
+async fn versions(client: &Client, objects: &[Value]) -> BTreeMap<String, String> {
+    let mut versions = BTreeMap::new();
+    for object in objects {
+        let api: Api<DynamicObject> = common::dynamic_api(client, object).await.expect("api");
+        let name = object["metadata"]["name"].as_str().expect("name");
+        let live = api.get(name).await.expect("get");
+        let version = match live.metadata.generation {
+            Some(generation) => format!("generation {generation}"),
+            None => live.resource_version().unwrap_or_default(),
+        };
+        let managed_by = live.labels().get("app.kubernetes.io/managed-by").cloned().unwrap_or_default();
+        versions.insert(format!("{} {name}", object["kind"]), format!("{version}, managed by {managed_by}"));
+    }
+    versions
+}
+
+async fn js_request(nats: &async_nats::Client, subject: &str, body: Value) -> Value {
+    let payload = serde_json::to_vec(&body).expect("json");
+    common::nats::request(nats, subject, &payload, Duration::from_secs(30)).await
+}
+
+/// Both installations exist before the manager starts: one is adopted with its data, the other
+/// (a claim template that differs from what the CR means: a class where the CR says the default;
+/// claim templates are immutable) is refused with its objects untouched.
+#[tokio::test]
+async fn upstream_installs_are_adopted_with_their_data_or_refused_untouched() {
+    let client = client_with_crds().await;
+    let refused_ns = TestNamespace::create(&client, "takeover-refused").await;
+    let (refused_crs, refused_objects) = install_upstream(&client, &refused_ns.name, |objects| {
+        let sts = objects.iter_mut().find(|o| o["kind"] == "StatefulSet").expect("StatefulSet");
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] = json!("fixed-size");
+    })
+    .await;
+    let refused_before = versions(&client, &refused_objects).await;
+
+    let ns = TestNamespace::create(&client, "takeover").await;
+    let namespace = ns.name.clone();
+    let site = Site::new(std::env::temp_dir().join(format!("takeover-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(site.dir.join("volumes"));
+
+    let (crs, objects) = install_upstream(&client, &namespace, |_| {}).await;
     let claims_before = bound_claims(&client, &namespace).await;
 
     // Upstream's servers store the marker in an R3 stream on those volumes.
@@ -219,7 +259,16 @@ async fn a_running_upstream_nats_install_is_adopted_with_its_jetstream_data() {
     )
     .await;
     assert!(created.get("error").is_none(), "stream created: {created}");
-    let ack = nats.request("mark.before", MARKER.into()).await.expect("publish");
+    // The new stream's leader may take a moment to listen.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ack = loop {
+        match nats.request("mark.before", MARKER.into()).await {
+            Ok(ack) => break ack,
+            Err(error) if Instant::now() < deadline => tracing::debug!("publish: {error}; retrying"),
+            Err(error) => panic!("publish: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert!(String::from_utf8_lossy(&ack.payload).contains("\"seq\":1"), "stored: {:?}", ack.payload);
     drop(nats);
     drop(servers);
@@ -299,4 +348,12 @@ async fn a_running_upstream_nats_install_is_adopted_with_its_jetstream_data() {
     assert_eq!(String::from_utf8_lossy(&data), MARKER);
     drop(servers);
     let _ = std::fs::remove_dir_all(&site.dir);
+
+    let refused = common::crs::nats_says(
+        eventing_manager::api::State::Error,
+        "Conflict",
+        &["StatefulSet", "eventing-nats", "cannot be taken over", "nothing was changed", "volumeClaimTemplates"],
+    );
+    wait_until(&refused_crs, "eventing-nats", refused, TIMEOUT).await;
+    assert_eq!(versions(&client, &refused_objects).await, refused_before, "no object was written, the Secret included");
 }

@@ -9,7 +9,7 @@ use hmac::{KeyInit, Mac};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ObjectMeta, PostParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client};
@@ -17,6 +17,7 @@ use kube::{Api, Client};
 use super::{Context, ReconcileError};
 use crate::api::Nats;
 use crate::apply::{Owner, Ownership};
+use crate::chart::Manifest;
 
 pub const MASTER_KEY_SECRET: &str = "eventing-manager-credentials-key";
 
@@ -104,20 +105,30 @@ pub fn derive(key: &[u8], uid: &str, purpose: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
+/// The credentials Secret of a release.
+pub struct Credentials {
+    /// Its UID (the pod template carries it: new credentials roll the servers).
+    pub uid: String,
+    /// Kyma's manager's Secret of the same name, in our shape: applied (adopted in place, keeping
+    /// its UID) with the release, so that nothing is written when another object cannot be adopted.
+    pub adopt: Option<Manifest>,
+}
+
 /// Makes sure the Secret `name` with `key: password for purpose` exists and returns its UID. An
 /// existing Secret of this CR is never changed (its password stays); one this manager did not
-/// create is a conflict. The password is never logged.
+/// create is a conflict, unless Kyma's own manager made it for the same CR (then it is replaced by
+/// ours through the apply). The password is never logged.
 pub async fn ensure(
     ctx: &Context,
     owner: &Owner,
     name: &str,
     key: &str,
     purpose: &str,
-) -> Result<String, ReconcileError> {
+) -> Result<Credentials, ReconcileError> {
     let namespace = &owner.install_namespace;
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let object = || format!("Secret {namespace}/{name}");
-    // Only its metadata is needed (labels, UID): the password is never read back.
+    // Only its metadata is needed (labels, owners, UID): the password is never read back.
     let existing = match ctx.children.secrets.store.get(&ObjectRef::new(name).within(namespace)) {
         Some(secret) => Some(secret.metadata.clone()),
         None => secrets
@@ -126,60 +137,53 @@ pub async fn ensure(
             .map_err(|source| ReconcileError::Prepare { object: object(), source })?
             .map(|partial| partial.metadata),
     };
-    let mut adopted_version = None;
+    let password = || derive(&ctx.master_key, &owner.uid, purpose);
+    let ours = |password: String| {
+        let mut labels = owner.labels();
+        labels.insert("app.kubernetes.io/component".into(), "credentials".into());
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some(namespace.clone()),
+                labels: Some(labels),
+                owner_references: owner.owner_references(namespace),
+                ..ObjectMeta::default()
+            },
+            data: Some(BTreeMap::from([(key.to_owned(), ByteString(password.into_bytes()))])),
+            ..Secret::default()
+        }
+    };
     if let Some(existing) = existing {
         let live =
             serde_json::json!({"metadata": {"labels": existing.labels, "ownerReferences": existing.owner_references}});
-        match crate::apply::check_ownership(&live, owner, object).map_err(ReconcileError::Conflict)? {
-            Ownership::Ours => return Ok(existing.uid.unwrap_or_default()),
-            // Kyma's nats-manager's accounts Secret of the same name: replaced by ours (its
-            // resolver.conf carries a password nothing else reads; the servers roll to the new one).
-            Ownership::Adopt => adopted_version = existing.resource_version,
-        }
-    }
-    let password = derive(&ctx.master_key, &owner.uid, purpose);
-    let mut labels = owner.labels();
-    labels.insert("app.kubernetes.io/component".into(), "credentials".into());
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some(namespace.clone()),
-            labels: Some(labels),
-            owner_references: owner.owner_references(namespace),
-            ..ObjectMeta::default()
-        },
-        data: Some(BTreeMap::from([(key.to_owned(), ByteString(password.into_bytes()))])),
-        ..Secret::default()
-    };
-    if let Some(version) = adopted_version {
-        let secret = Secret {
-            metadata: ObjectMeta {
-                resource_version: Some(version),
-                managed_fields: Some(vec![ManagedFieldsEntry::default()]),
-                ..secret.metadata
-            },
-            ..secret
+        let uid = existing.uid.unwrap_or_default();
+        return match crate::apply::check_ownership(&live, owner, object).map_err(ReconcileError::Conflict)? {
+            Ownership::Ours => Ok(Credentials { uid, adopt: None }),
+            // Kyma's nats-manager's accounts Secret of the same name: its resolver.conf carries a
+            // password nothing else reads; the servers roll to ours.
+            Ownership::Adopt => {
+                let mut object =
+                    serde_json::to_value(ours(password())).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+                object["apiVersion"] = "v1".into();
+                object["kind"] = "Secret".into();
+                Ok(Credentials { uid, adopt: Some(Manifest { source: "generated credentials".into(), object }) })
+            }
         };
-        crate::metrics::api_write("replace", "Secret");
-        let replaced = secrets
-            .replace(name, &PostParams { dry_run: false, field_manager: Some(owner.manager.clone()) }, &secret)
-            .await
-            .map_err(|source| ReconcileError::Prepare { object: object(), source })?;
-        tracing::info!(secret = name, "adopted the credentials Secret of Kyma's manager");
-        return Ok(replaced.metadata.uid.unwrap_or_default());
     }
     crate::metrics::api_write("create", "Secret");
-    match secrets.create(&PostParams::default(), &secret).await {
+    match secrets.create(&PostParams::default(), &ours(password())).await {
         Ok(created) => {
             tracing::info!(secret = name, "created credentials");
-            Ok(created.metadata.uid.unwrap_or_default())
+            Ok(Credentials { uid: created.metadata.uid.unwrap_or_default(), adopt: None })
         }
         // Made a moment ago (by this manager, before the cache showed it): read it again next time.
         Err(kube::Error::Api(status)) if status.code == 409 => {
             Err(ReconcileError::Prepare { object: object(), source: kube::Error::Api(status) })
         }
         // The namespace is being deleted, and the CR with it: no credentials are needed any more.
-        Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => Ok(String::new()),
+        Err(kube::Error::Api(status)) if crate::apply::namespace_terminating(&status) => {
+            Ok(Credentials { uid: String::new(), adopt: None })
+        }
         Err(source) => Err(ReconcileError::Prepare { object: object(), source }),
     }
 }

@@ -179,9 +179,10 @@ impl Module for Eventing {
                     }
                     None => {
                         let secret = names.nats.secret.clone();
-                        let uid =
+                        let credentials =
                             credentials::ensure(ctx, owner, &secret, ADMIN_PASSWORD_KEY, "eventing-nats-admin").await?;
-                        prepared.overrides["nats"]["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: uid});
+                        prepared.overrides["nats"]["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: credentials.uid});
+                        prepared.extra.extend(credentials.adopt);
                         prepared.keep.push(("Secret".into(), secret));
                         prepared.workloads.statefulset = Some(names.nats.fullname.clone());
                         Cluster::Own

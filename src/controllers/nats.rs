@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -179,14 +180,22 @@ impl Module for Nats {
         let namespace = owner.install_namespace.clone();
         let names = NatsNames::of(&owner.name);
         check_secret_keys(ctx, &namespace, &secret_references(&self.spec)).await?;
-        let existing = ctx.children.statefulsets.store.get(&ObjectRef::new(&names.fullname).within(&namespace));
+        // The cache holds only ours: one that Kyma's nats-manager made (to be adopted) is read.
+        let existing = match ctx.children.statefulsets.store.get(&ObjectRef::new(&names.fullname).within(&namespace)) {
+            Some(cached) => Some(cached),
+            None => Api::<StatefulSet>::namespaced(ctx.client.clone(), &namespace)
+                .get_opt(&names.fullname)
+                .await
+                .map_err(kube_error("reading the StatefulSet", names.fullname.clone()))?
+                .map(std::sync::Arc::new),
+        };
         if existing.is_none() {
             check_storage_class(ctx, &self.spec).await?;
         }
         let credentials = credentials::ensure(ctx, owner, &names.secret, ADMIN_PASSWORD_KEY, "nats-admin").await?;
 
         let mut overrides = overrides(&owner.name, &self.spec);
-        overrides["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: credentials});
+        overrides["podAnnotations"] = json!({CREDENTIALS_ANNOTATION: credentials.uid});
         // Claim templates of an existing StatefulSet cannot change: keep its size, grow the claims.
         if let Some(existing) = existing {
             let template_size = existing
@@ -203,7 +212,7 @@ impl Module for Nats {
             release: Release { name: owner.name.clone(), namespace },
             overrides,
             warnings: Vec::new(),
-            extra: Vec::new(),
+            extra: credentials.adopt.into_iter().collect(),
             keep: Vec::new(),
             workloads: Workloads { statefulset: Some(names.fullname), deployment: None },
         })
