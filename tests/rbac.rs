@@ -16,10 +16,10 @@ use eventing_manager::api::kyma::Kyma;
 use eventing_manager::api::nats::Nats;
 use eventing_manager::chart::Manifest;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -136,16 +136,27 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
     wait_deleted(&Api::<StatefulSet>::namespaced(client.clone(), &ns.name), "eventing-nats", TIMEOUT).await;
     wait_until(&kymas, "default", module_ready, TIMEOUT).await;
 
-    // A NATS cluster with leaf node credentials, a DestinationRule, a growing volume, deleted claims.
-    let mut creds = Secret::default();
-    creds.metadata.name = Some("primary-creds".into());
-    creds.string_data = Some(BTreeMap::from([("edge.creds".to_owned(), "jwt".to_owned())]));
-    secrets.create(&PostParams::default(), &creds).await.expect("creds");
+    // A NATS cluster with leaf node credentials, a DestinationRule, a growing volume, deleted claims,
+    // and objects that Kyma's nats-manager made for it (adopted). It waits for its credentials
+    // Secret (an error before anything is applied) while those objects are made.
     let nats: Api<Nats> = Api::namespaced(client.clone(), &ns.name);
     let edge = json!({"apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "metadata": {"name": "edge"},
         "spec": {"cluster": {"size": 1}, "pvcRetentionPolicy": "Delete",
             "leafNodes": {"remotes": [{"urls": ["nats-leaf://primary.example:7422"], "credentials": {"name": "primary-creds", "key": "edge.creds"}}]}}});
-    nats.create(&PostParams::default(), &create(edge)).await.expect("NATS");
+    let edge = nats.create(&PostParams::default(), &create(edge)).await.expect("NATS");
+    let upstream = json!({"labels": {"app.kubernetes.io/managed-by": "nats-manager"}, "ownerReferences": [{
+        "apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "name": "edge",
+        "uid": edge.metadata.uid, "controller": true}]});
+    let mut config: ConfigMap = create(json!({"metadata": upstream.clone(), "data": {"nats.conf": "port: 4222"}}));
+    config.metadata.name = Some("edge-nats-config".into());
+    Api::<ConfigMap>::namespaced(client.clone(), &ns.name).create(&PostParams::default(), &config).await.expect("cm");
+    let mut accounts: Secret = create(json!({"metadata": upstream, "stringData": {"resolver.conf": "accounts: {}"}}));
+    accounts.metadata.name = Some("edge-nats-secret".into());
+    secrets.create(&PostParams::default(), &accounts).await.expect("upstream's Secret");
+    let mut creds = Secret::default();
+    creds.metadata.name = Some("primary-creds".into());
+    creds.string_data = Some(BTreeMap::from([("edge.creds".to_owned(), "jwt".to_owned())]));
+    secrets.create(&PostParams::default(), &creds).await.expect("creds");
     let nats_ready =
         |n: Option<&Nats>| n.and_then(|n| n.status.as_ref()).is_some_and(|s| s.state == Some(State::Ready));
     wait_until(&nats, "edge", nats_ready, TIMEOUT).await;
@@ -158,6 +169,10 @@ async fn the_manager_needs_nothing_beyond_its_roles() {
         ),
     );
     rules.get("edge-nats").await.expect("the DestinationRule was applied");
+    let adopted = Api::<ConfigMap>::namespaced(client.clone(), &ns.name).get("edge-nats-config").await.expect("cm");
+    assert_eq!(adopted.labels().get("app.kubernetes.io/managed-by").map(String::as_str), Some("eventing-manager"));
+    let adopted = secrets.get("edge-nats-secret").await.expect("Secret");
+    assert!(adopted.data.is_some_and(|d| d.contains_key("admin-password")), "upstream's Secret was adopted");
     nats.patch(
         "edge",
         &PatchParams::default(),
