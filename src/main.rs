@@ -68,6 +68,10 @@ struct RunArgs {
     /// Release name of the Eventing module's objects (`<release>-nats`, ...; default: the Eventing CR's name).
     #[arg(long, env = "EVENTING_RELEASE_NAME", value_parser = naming::release_name)]
     release_name: Option<String>,
+    /// Where each NATS server's monitoring endpoint answers, for its JetStream storage use:
+    /// `{pod}`, `{service}` and `{namespace}` are filled in.
+    #[arg(long, env = "NATS_MONITOR_URL", default_value = eventing_manager::controllers::storage::DEFAULT_MONITOR_URL)]
+    nats_monitor_url: String,
     /// Reconcile only while holding a coordination Lease (run several replicas safely).
     #[arg(long, env = "LEADER_ELECT")]
     leader_elect: bool,
@@ -223,6 +227,7 @@ fn run(args: RunArgs) -> Result<(), String> {
             manager_name: args.manager_name,
             eventing_install_namespace: args.install_namespace,
             eventing_release_name: args.release_name,
+            nats_monitor_url: args.nats_monitor_url,
         };
         let timeout = std::time::Duration::from_secs(args.shutdown_timeout_seconds);
         let shutdown = shutdown_signal(timeout).shared();

@@ -7,8 +7,12 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 /// Series that go up and down; every other series is a counter or a histogram.
-const GAUGES: &[&str] =
-    &["eventing_manager_leader", "eventing_manager_kyma_status_refused", "eventing_manager_crds_missing"];
+const GAUGES: &[&str] = &[
+    "eventing_manager_leader",
+    "eventing_manager_kyma_status_refused",
+    "eventing_manager_crds_missing",
+    "eventing_manager_nats_jetstream_storage_ratio",
+];
 
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -49,6 +53,18 @@ pub fn set_kyma_status_refused(refused: bool) {
 pub fn set_crds_missing(count: usize) {
     let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     registry.series.insert("eventing_manager_crds_missing{}".into(), count as f64);
+}
+
+/// The share (0–1) of its JetStream file store that each server of a NATS CR uses; `None` drops the
+/// CR's series (it is gone, or its servers could not be asked).
+pub fn set_jetstream_storage(namespace: &str, name: &str, servers: Option<&[(String, f64)]>) {
+    const NAME: &str = "eventing_manager_nats_jetstream_storage_ratio";
+    let prefix = format!("{NAME}{{namespace=\"{namespace}\",name=\"{name}\",");
+    let mut registry = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    registry.series.retain(|key, _| !key.starts_with(&prefix));
+    for (server, ratio) in servers.unwrap_or_default() {
+        registry.series.insert(format!("{prefix}server=\"{server}\"}}"), *ratio);
+    }
 }
 
 pub fn reconciled(controller: &str, duration: Duration) {

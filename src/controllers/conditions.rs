@@ -8,13 +8,20 @@ use k8s_openapi::jiff::Timestamp;
 pub struct Decided {
     pub kind: &'static str,
     pub status: bool,
+    /// Neither true nor false: the manager could not find out (`status` is then ignored).
+    pub unknown: bool,
     pub reason: String,
     pub message: String,
 }
 
 impl Decided {
     pub fn new(kind: &'static str, status: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, status, reason: reason.into(), message: crate::text::message(&message.into()) }
+        Self { kind, status, unknown: false, reason: reason.into(), message: crate::text::message(&message.into()) }
+    }
+
+    /// A condition whose status is `Unknown`.
+    pub fn unknown(kind: &'static str, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { unknown: true, ..Self::new(kind, false, reason, message) }
     }
 }
 
@@ -23,7 +30,11 @@ pub fn merge(current: &[Condition], decided: &[Decided], generation: Option<i64>
     decided
         .iter()
         .map(|d| {
-            let status = if d.status { "True" } else { "False" };
+            let status = match (d.unknown, d.status) {
+                (true, _) => "Unknown",
+                (false, true) => "True",
+                (false, false) => "False",
+            };
             let previous = current.iter().find(|c| c.type_ == d.kind);
             let last_transition_time = match previous {
                 Some(p) if p.status == status => p.last_transition_time.clone(),

@@ -31,6 +31,8 @@ pub struct Config {
     pub eventing_install_namespace: Option<String>,
     /// The release name of the Eventing module's objects; `None`: the Eventing CR's name.
     pub eventing_release_name: Option<String>,
+    /// Where each NATS server's monitoring endpoint answers (`{pod}`, `{service}`, `{namespace}`).
+    pub nats_monitor_url: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +54,7 @@ impl Default for Config {
             manager_name: crate::apply::MANAGER_NAME.into(),
             eventing_install_namespace: None,
             eventing_release_name: None,
+            nats_monitor_url: super::storage::DEFAULT_MONITOR_URL.into(),
         }
     }
 }

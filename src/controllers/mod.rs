@@ -16,6 +16,7 @@ mod run;
 mod seniority;
 mod shared;
 mod snapshot;
+pub mod storage;
 
 pub use context::{Config, Context, KymaMode};
 pub use error::ReconcileError;

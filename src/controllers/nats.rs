@@ -15,6 +15,7 @@ use super::conditions::Decided;
 use super::credentials;
 use super::pipeline::{Assessment, Module, Prepared};
 use super::snapshot::{Snapshot, Workloads};
+use super::storage;
 use super::{Context, ReconcileError};
 use crate::api::State;
 use crate::api::nats::{Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType};
@@ -290,6 +291,13 @@ impl Module for Nats {
             zone_condition =
                 Some(Decided::new("AvailabilityZones", spread, if spread { "Deployed" } else { "NotSpread" }, message));
         }
+        let mut storage_condition = None;
+        if rollout == Rollout::Complete && self.spec.jet_stream.file_storage.enabled {
+            let (condition, warning) =
+                storage_use(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await;
+            warnings.extend(warning);
+            storage_condition = Some(condition);
+        }
         let (state, conditions) = match (&rollout, warnings.is_empty()) {
             (Rollout::InProgress(message), _) => (
                 State::Processing,
@@ -315,11 +323,13 @@ impl Module for Nats {
         };
         let mut conditions = conditions;
         conditions.extend(zone_condition);
+        conditions.extend(storage_condition);
         conditions.push(Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"));
         Ok(Assessment { state, conditions, fields })
     }
 
     async fn cleanup(&self, ctx: &Context, owner: &Owner) -> Result<(), ReconcileError> {
+        crate::metrics::set_jetstream_storage(&owner.install_namespace, &owner.name, None);
         if self.spec.pvc_retention_policy != PvcRetentionPolicy::Delete {
             tracing::info!("keeping the JetStream volume claims (pvcRetentionPolicy: Retain)");
             return Ok(());
@@ -427,6 +437,22 @@ async fn check_storage_class(ctx: &Context, spec: &NatsSpec) -> Result<(), Recon
 }
 
 /// A Warning when the pods run in fewer zones than they could (min of replicas and zones with nodes).
+/// The `StorageAvailable` condition (and a warning when a server's file store is nearly full) from
+/// every server's `/jsz`; the metric follows.
+async fn storage_use(ctx: &Context, namespace: &str, release: &str, size: i32) -> (Decided, Option<String>) {
+    let names = NatsNames::of(release);
+    let servers = (0..usize::try_from(size).unwrap_or(0)).map(|i| {
+        let pod = format!("{}-{i}", names.fullname);
+        let url = storage::monitor_url(&ctx.config.nats_monitor_url, &pod, &names.fullname, namespace);
+        async move { (pod, storage::usage(&url).await) }
+    });
+    let servers = futures::future::join_all(servers).await;
+    let ratios: Vec<(String, f64)> =
+        servers.iter().filter_map(|(pod, usage)| Some((pod.clone(), usage.as_ref().ok()?.ratio()))).collect();
+    crate::metrics::set_jetstream_storage(namespace, release, (!ratios.is_empty()).then_some(&ratios[..]));
+    storage::assess(&servers, "spec.jetStream.fileStorage.size")
+}
+
 /// Availability zones (`topology.kubernetes.io/zone` of the nodes) the servers run in, and how many
 /// they could use (the cluster's zones, at most one per server).
 struct Zones {
