@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::crs::nats_ready_with;
 use common::nats::{Servers, free_port, localize, nats_server_binary};
-use common::{TestNamespace, client_with_crds, start_manager, wait_until};
-use eventing_manager::api::Nats;
+use common::{TestNamespace, client_with_crds, eventing_in_state, start_manager, wait_until};
+use eventing_manager::api::eventing::{ActiveBackend, Eventing};
+use eventing_manager::api::{Nats, State};
 use eventing_manager::controllers::nats::NatsNames;
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
@@ -37,11 +38,11 @@ fn kyma_file(path: &str) -> Value {
     yaml_serde::from_str(&text).expect("sample")
 }
 
-/// Upstream's objects for the CR `eventing-nats` with `uid` in `namespace`.
-fn upstream_objects(namespace: &str, uid: &str) -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-nats-install.yaml");
+/// The objects of a fixture, made for the CR `kind`/`name` with `uid` in `namespace`.
+fn upstream_objects(fixture: &str, namespace: &str, (kind, name, uid): (&str, &str, &str)) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
     let text = std::fs::read_to_string(path).expect("fixture").replace("NAMESPACE", namespace);
-    let owner = json!([{"apiVersion": "operator.kyma-project.io/v1alpha1", "kind": "NATS", "name": "eventing-nats",
+    let owner = json!([{"apiVersion": "operator.kyma-project.io/v1alpha1", "kind": kind, "name": name,
                         "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
     text.split("\n---\n")
         .map(|doc| {
@@ -53,10 +54,13 @@ fn upstream_objects(namespace: &str, uid: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn apply_as_nats_manager(client: &Client, object: &Value) {
-    let api = common::dynamic_api(client, object).await.expect("kind served");
-    let name = object["metadata"]["name"].as_str().expect("name");
-    api.patch(name, &PatchParams::apply("nats-manager").force(), &Patch::Apply(object)).await.expect("apply");
+/// Applies `objects` as upstream's manager `field_manager` does (server-side apply).
+async fn apply_as(client: &Client, field_manager: &str, objects: &[Value]) {
+    for object in objects {
+        let api = common::dynamic_api(client, object).await.expect("kind served");
+        let name = object["metadata"]["name"].as_str().expect("name");
+        api.patch(name, &PatchParams::apply(field_manager).force(), &Patch::Apply(object)).await.expect("apply");
+    }
 }
 
 /// The claim of each server with its UID and volume, once all three are bound.
@@ -189,17 +193,37 @@ async fn install_upstream(
     cr["metadata"]["finalizers"] = json!(["nats.operator.kyma-project.io/finalizer"]);
     let crs: Api<Nats> = Api::namespaced(client.clone(), namespace);
     let cr = crs.create(&PostParams::default(), &serde_json::from_value(cr).expect("CR")).await.expect("create CR");
-    let mut objects = upstream_objects(namespace, &cr.uid().expect("uid"));
+    let uid = cr.uid().expect("uid");
+    let mut objects = upstream_objects("upstream-nats-install.yaml", namespace, ("NATS", "eventing-nats", &uid));
     edit(&mut objects);
-    for object in &objects {
-        apply_as_nats_manager(client, object).await;
-    }
+    apply_as(client, "nats-manager", &objects).await;
     (crs, objects)
 }
+
+/// Upstream's Eventing CR (its sample with the NATS backend, with its finalizer) and the publisher
+/// that its manager made for it.
+async fn install_upstream_eventing(client: &Client, namespace: &str) -> (Api<Eventing>, Vec<Value>) {
+    let mut cr = kyma_file("eventing-manager/samples/default_nats.yaml");
+    cr["metadata"]["namespace"] = json!(namespace);
+    cr["metadata"]["finalizers"] = json!([UPSTREAM_EVENTING_FINALIZER]);
+    let crs: Api<Eventing> = Api::namespaced(client.clone(), namespace);
+    let cr = crs.create(&PostParams::default(), &serde_json::from_value(cr).expect("CR")).await.expect("create CR");
+    let uid = cr.uid().expect("uid");
+    let objects = upstream_objects("upstream-eventing-install.yaml", namespace, ("Eventing", "eventing", &uid));
+    apply_as(client, "eventing-manager", &objects).await;
+    (crs, objects)
+}
+
+const UPSTREAM_EVENTING_FINALIZER: &str = "eventing.operator.kyma-project.io/finalizer";
 
 /// Per object: its generation (workloads; their resource version moves with their status) or
 /// resource version, and its managed-by label: what any write would change.
 async fn versions(client: &Client, objects: &[Value]) -> BTreeMap<String, String> {
+    versions_or_uids(client, objects, false).await
+}
+
+/// [`versions`], or with `uids` each object's UID (which stays when it is adopted in place).
+async fn versions_or_uids(client: &Client, objects: &[Value], uids: bool) -> BTreeMap<String, String> {
     let mut versions = BTreeMap::new();
     for object in objects {
         let api: Api<DynamicObject> = common::dynamic_api(client, object).await.expect("api");
@@ -210,7 +234,8 @@ async fn versions(client: &Client, objects: &[Value]) -> BTreeMap<String, String
             None => live.resource_version().unwrap_or_default(),
         };
         let managed_by = live.labels().get("app.kubernetes.io/managed-by").cloned().unwrap_or_default();
-        versions.insert(format!("{} {name}", object["kind"]), format!("{version}, managed by {managed_by}"));
+        let value = if uids { live.uid().unwrap_or_default() } else { format!("{version}, managed by {managed_by}") };
+        versions.insert(format!("{} {name}", object["kind"]), value);
     }
     versions
 }
@@ -240,6 +265,7 @@ async fn upstream_installs_are_adopted_with_their_data_or_refused_untouched() {
     let _ = std::fs::remove_dir_all(site.dir.join("volumes"));
 
     let (crs, objects) = install_upstream(&client, &namespace, |_| {}).await;
+    let (eventings, publisher_objects) = install_upstream_eventing(&client, &namespace).await;
     let claims_before = bound_claims(&client, &namespace).await;
 
     // Upstream's servers store the marker in an R3 stream on those volumes.
@@ -284,6 +310,7 @@ async fn upstream_installs_are_adopted_with_their_data_or_refused_untouched() {
     for kind in ["StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"] {
         uids_before.insert(kind, uid_of(kind).await);
     }
+    let publisher_uids = versions_or_uids(&client, &publisher_objects, true).await;
 
     // Ours takes over.
     start_manager();
@@ -319,6 +346,26 @@ async fn upstream_installs_are_adopted_with_their_data_or_refused_untouched() {
     let cr = crs.get("eventing-nats").await.expect("CR");
     assert_eq!(cr.finalizers(), ["nats.operator.kyma-project.io/finalizer"], "upstream's finalizer name is ours");
 
+    // The Eventing CR: our finalizer instead of upstream's, its publisher adopted in place and
+    // pointed at the NATS CR's cluster.
+    let eventing =
+        wait_until(&eventings, "eventing", eventing_in_state(State::Ready, ActiveBackend::Nats), TIMEOUT).await;
+    assert_eq!(eventing.finalizers(), ["eventing-manager.kyma-project.io/deletion-hook"]);
+    assert_eq!(versions_or_uids(&client, &publisher_objects, true).await, publisher_uids, "adopted in place");
+    let deployment = Api::<Deployment>::namespaced(client.clone(), &namespace)
+        .get("eventing-publisher-proxy")
+        .await
+        .expect("publisher");
+    assert!(deployment.labels().contains_key("eventing-manager.kyma-project.io/owner-name"), "ours now");
+    let container = &deployment.spec.template.spec.as_ref().expect("pod spec").containers[0];
+    let env: BTreeMap<&str, Option<&str>> =
+        container.env.iter().flatten().map(|e| (e.name.as_str(), e.value.as_deref())).collect();
+    assert_eq!(
+        env.get("NATS_URL"),
+        Some(&Some(format!("nats://eventing-nats.{namespace}.svc.cluster.local:4222").as_str()))
+    );
+    assert!(!env.contains_key("LEGACY_NAMESPACE"), "upstream's leftovers are gone: {env:?}");
+
     // Our nats.conf on the same volumes: the servers read the marker written before the takeover.
     let ours = Api::<ConfigMap>::namespaced(client.clone(), &namespace).get("eventing-nats-config").await.expect("cm");
     let our_conf = ours.data.and_then(|d| d.get("nats.conf").cloned()).expect("nats.conf");
@@ -350,7 +397,7 @@ async fn upstream_installs_are_adopted_with_their_data_or_refused_untouched() {
     let _ = std::fs::remove_dir_all(&site.dir);
 
     let refused = common::crs::nats_says(
-        eventing_manager::api::State::Error,
+        State::Error,
         "Conflict",
         &["StatefulSet", "eventing-nats", "cannot be taken over", "nothing was changed", "volumeClaimTemplates"],
     );

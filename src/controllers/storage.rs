@@ -47,7 +47,8 @@ async fn fetch(url: &str) -> Result<Usage, String> {
     let address = url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// is supported"))?;
     let address = address.trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("{url}: {e}"))?;
-    let request = format!("GET /jsz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    // HTTP/1.0: the answer is never chunked.
+    let request = format!("GET /jsz HTTP/1.0\r\nHost: {address}\r\n\r\n");
     stream.write_all(request.as_bytes()).await.map_err(|e| format!("{url}: {e}"))?;
     let mut response = Vec::new();
     stream.take(MAX_RESPONSE).read_to_end(&mut response).await.map_err(|e| format!("{url}: {e}"))?;
