@@ -150,7 +150,9 @@ async fn dependencies_the_api_server_cannot_check_are_named_by_field() {
     )
     .await;
 
-    // More stream replicas than servers: Warning naming the field.
+    // More stream replicas than servers: Warning naming the field. (A namespace without a NATS CR:
+    // the module's own cluster of 3 servers is the backend.)
+    let ns = TestNamespace::create(&client, "dependencies-eventing").await;
     let eventing =
         create_eventing(&client, &ns.name, "eventing", json!({"backend": {"config": {"natsStreamReplicas": 5}}})).await;
     wait_until(
