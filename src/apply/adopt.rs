@@ -62,18 +62,9 @@ pub async fn replace(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::MANAGER_NAME;
 
     fn owner() -> Owner {
-        Owner {
-            api_version: "operator.kyma-project.io/v1alpha1".into(),
-            kind: "NATS".into(),
-            namespace: "kyma-system".into(),
-            name: "eventing-nats".into(),
-            uid: "u-1".into(),
-            manager: MANAGER_NAME.into(),
-            install_namespace: "kyma-system".into(),
-        }
+        Owner::of_nats_for_tests("kyma-system", "eventing-nats")
     }
 
     fn object(uid: &str, manager: &str) -> Value {

@@ -123,19 +123,27 @@ impl Owner {
 }
 
 #[cfg(test)]
+impl Owner {
+    /// The owner of the NATS CR `namespace/name` (UID `u-1`), for unit tests.
+    pub(crate) fn of_nats_for_tests(namespace: &str, name: &str) -> Self {
+        Self {
+            api_version: "operator.kyma-project.io/v1alpha1".into(),
+            kind: "NATS".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            uid: "u-1".into(),
+            manager: MANAGER_NAME.into(),
+            install_namespace: namespace.into(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     fn owner() -> Owner {
-        Owner {
-            api_version: "operator.kyma-project.io/v1alpha1".into(),
-            kind: "NATS".into(),
-            namespace: "ns".into(),
-            name: "eu".into(),
-            uid: "u-1".into(),
-            manager: MANAGER_NAME.into(),
-            install_namespace: "ns".into(),
-        }
+        Owner::of_nats_for_tests("ns", "eu")
     }
 
     #[test]
