@@ -37,6 +37,7 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
             json!({"jetStream": {"fileStorage": {"storageClassName": "Not_A_Class"}}}),
             "spec.jetStream.fileStorage.storageClassName",
         ),
+        (json!({"jetStream": {"memStorage": {"enabled": false}, "fileStorage": {"enabled": false}}}), "spec.jetStream"),
         (json!({"leafNodes": {"port": 4222}}), "spec.leafNodes.port"),
         (json!({"leafNodes": {"port": 8222}}), "spec.leafNodes.port"),
         (json!({"leafNodes": {"port": 0}}), "spec.leafNodes.port"),
@@ -80,6 +81,7 @@ fn good_nats() -> Vec<Value> {
         json!({"jetStream": {"fileStorage": {"size": "1e3"}, "memStorage": {"size": "1Pi"}}}),
         json!({"jetStream": {"fileStorage": {"size": "1023Ti"}, "memStorage": {"size": "1125899906842624"}}}),
         json!({"jetStream": {"fileStorage": {"size": 1073741824, "storageClassName": "default"}, "memStorage": {"size": 1}}}),
+        json!({"jetStream": {"enabled": false, "memStorage": {"enabled": false}, "fileStorage": {"enabled": false}}}),
         json!({"leafNodes": {"port": 7000, "remotes": [{"urls": ["nats-leaf://p", "wss://p:443", "tls://[::1]:7422"]}]}}),
         json!({"labels": {"example.com/team": "a.b-c_d", "empty": ""}, "annotations": {"note": "any text at all"}}),
     ]

@@ -264,6 +264,7 @@ async fn nats_rejects_shrinking_storage_and_changing_immutable_fields() {
             &["spec.jetStream.fileStorage.enabled", "immutable"],
         ),
         (json!({"cluster": {"size": 1}}), &["spec.cluster.size", "cannot go from several servers to 1"]),
+        (json!({"jetStream": {"enabled": false}}), &["spec.jetStream.enabled", "immutable"]),
         (json!({"cluster": {"name": "beta"}}), &["spec.cluster.name", "immutable once set"]),
         (json!({"cluster": {"name": null}}), &["spec.cluster.name", "immutable once set"]),
     ];

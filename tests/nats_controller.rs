@@ -289,3 +289,30 @@ async fn a_destination_rule_follows_the_istio_api() {
     spec_patch(&api, "mesh", json!({"logging": {"trace": true}})).await;
     wait_until(&api, "mesh", ready_with(1), TIMEOUT).await;
 }
+
+#[tokio::test]
+async fn core_nats_without_jetstream_has_no_volumes_and_probes_without_jetstream() {
+    let (client, ns) = setup_with_manager("nats-core").await;
+    let api = create(&client, &ns.name, "core", json!({"cluster": {"size": 1}, "jetStream": {"enabled": false}})).await;
+    wait_until(&api, "core", ready_with(1), TIMEOUT).await;
+    let conf = nats_conf(&client, &ns.name, "core").await;
+    assert!(!conf.contains("jetstream {") && !conf.contains("cluster {"), "core NATS, one server:\n{conf}");
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns.name).get("core-nats").await.expect("sts");
+    assert!(sts.spec.volume_claim_templates.is_none(), "no volume claims");
+    let pod = sts.spec.template.spec.as_ref().expect("pod spec");
+    let nats = pod.containers.iter().find(|c| c.name == "nats").expect("nats container");
+    let path = |probe: Option<&k8s_openapi::api::core::v1::Probe>| {
+        probe.and_then(|p| p.http_get.as_ref()?.path.clone()).unwrap_or_default()
+    };
+    assert_eq!(
+        [path(nats.startup_probe.as_ref()), path(nats.readiness_probe.as_ref()), path(nats.liveness_probe.as_ref())],
+        ["/healthz", "/healthz", "/healthz"]
+    );
+    let ports: Vec<&str> = nats.ports.iter().flatten().filter_map(|p| p.name.as_deref()).collect();
+    assert!(!ports.contains(&"cluster"), "one server: no cluster port ({ports:?})");
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns.name)
+        .list(&ListParams::default())
+        .await
+        .expect("claims");
+    assert!(claims.items.is_empty(), "no volume claims");
+}

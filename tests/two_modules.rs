@@ -110,3 +110,19 @@ async fn a_stream_that_does_not_fit_the_nats_crs_store_is_a_warning_naming_both_
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_nats_cr_without_jetstream_is_no_backend_for_the_stream() {
+    let (client, ns) = setup_with_manager("core-backend").await;
+    let nats = create_nats(
+        &client,
+        &ns.name,
+        "eventing-nats",
+        json!({"cluster": {"size": 3}, "jetStream": {"enabled": false}}),
+    )
+    .await;
+    wait_until(&nats, "eventing-nats", nats_ready_with(3), TIMEOUT).await;
+    let eventing = create_eventing(&client, &ns.name, "eventing", json!({"backend": {"type": "NATS"}})).await;
+    let fragments = &["spec.jetStream.enabled of the NATS CR", "JetStream is off"];
+    wait_until(&eventing, "eventing", eventing_says(State::Warning, fragments), TIMEOUT).await;
+}

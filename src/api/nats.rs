@@ -115,13 +115,38 @@ fn default_cluster_size() -> i32 {
     3
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "self.enabled == oldSelf.enabled",
+    "message": "spec.jetStream.enabled is immutable (a StatefulSet's volume claim templates cannot change); re-create the CR",
+    "fieldPath": ".enabled"
+}, {
+    "rule": "!self.enabled || self.memStorage.enabled || self.fileStorage.enabled",
+    "message": "spec.jetStream needs spec.jetStream.memStorage or spec.jetStream.fileStorage enabled; for core NATS without JetStream set spec.jetStream.enabled to false"
+}]))]
 pub struct JetStream {
+    /// JetStream on every server; false: core NATS only (no volumes, no JetStream configuration).
+    /// Immutable.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
     #[serde(default)]
     pub mem_storage: MemStorage,
     #[serde(default)]
     pub file_storage: FileStorage,
+}
+
+impl Default for JetStream {
+    fn default() -> Self {
+        Self { enabled: true, mem_storage: MemStorage::default(), file_storage: FileStorage::default() }
+    }
+}
+
+impl JetStream {
+    /// Whether the servers keep JetStream files on volumes (JetStream on, file storage on).
+    pub fn uses_volumes(&self) -> bool {
+        self.enabled && self.file_storage.enabled
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]

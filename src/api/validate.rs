@@ -199,6 +199,13 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
     for (i, route) in spec.cluster.routes.iter().enumerate() {
         route_url(route, &format!("spec.cluster.routes[{i}]"))?;
     }
+    let jet_stream = &spec.jet_stream;
+    if jet_stream.enabled && !jet_stream.mem_storage.enabled && !jet_stream.file_storage.enabled {
+        return Err(FieldError::new(
+            "spec.jetStream",
+            "needs spec.jetStream.memStorage or spec.jetStream.fileStorage enabled; for core NATS without JetStream set spec.jetStream.enabled to false",
+        ));
+    }
     storage_size(&spec.jet_stream.mem_storage.size, "spec.jetStream.memStorage.size")?;
     storage_size(&spec.jet_stream.file_storage.size, "spec.jetStream.fileStorage.size")?;
     if let Some(class) = &spec.jet_stream.file_storage.storage_class_name

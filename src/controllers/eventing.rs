@@ -356,6 +356,9 @@ impl Cluster {
         };
         let name = format!("{}/{}", nats.namespace().unwrap_or_default(), nats.name_any());
         let jet_stream = &nats.spec.jet_stream;
+        if !jet_stream.enabled {
+            return (None, format!("spec.jetStream.enabled of the NATS CR {name}: JetStream is off"));
+        }
         match kind {
             StreamStorageType::File => (
                 jet_stream.file_storage.enabled.then(|| jet_stream.file_storage.size.clone()),

@@ -96,6 +96,7 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
             "routes": spec.cluster.routes,
         },
         "jetStream": {
+            "enabled": spec.jet_stream.enabled,
             "memStorage": {"enabled": spec.jet_stream.mem_storage.enabled, "size": spec.jet_stream.mem_storage.size},
             "fileStorage": {
                 "enabled": file.enabled,
@@ -221,7 +222,7 @@ impl Module for Nats {
 
     async fn after_apply(&self, ctx: &Context, owner: &Owner, _: &Prepared) -> Result<Vec<String>, ReconcileError> {
         let file = &self.spec.jet_stream.file_storage;
-        if !file.enabled {
+        if !self.spec.jet_stream.uses_volumes() {
             return Ok(Vec::new());
         }
         let Some(wanted) = quantity_bytes(&file.size) else { return Ok(Vec::new()) };
@@ -292,7 +293,7 @@ impl Module for Nats {
                 Some(Decided::new("AvailabilityZones", spread, if spread { "Deployed" } else { "NotSpread" }, message));
         }
         let mut storage_condition = None;
-        if rollout == Rollout::Complete && self.spec.jet_stream.file_storage.enabled {
+        if rollout == Rollout::Complete && self.spec.jet_stream.uses_volumes() {
             let (condition, warning) =
                 storage_use(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await;
             warnings.extend(warning);
@@ -422,7 +423,7 @@ pub async fn check_secret_keys(
 /// The StorageClass of new JetStream volumes exists (else the claims stay Pending and nothing says why).
 async fn check_storage_class(ctx: &Context, spec: &NatsSpec) -> Result<(), ReconcileError> {
     let file = &spec.jet_stream.file_storage;
-    let Some(class) = file.class().filter(|_| file.enabled) else { return Ok(()) };
+    let Some(class) = file.class().filter(|_| spec.jet_stream.uses_volumes()) else { return Ok(()) };
     let found = Api::<StorageClass>::all(ctx.client.clone())
         .get_metadata_opt(class)
         .await

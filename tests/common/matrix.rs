@@ -26,6 +26,7 @@ pub fn cases() -> Vec<Case> {
             json!({"nats": {"enabled": false}, "publisher": {"backend": "EventMesh", "eventMesh": {"secretName": "eventing-backend"}}}),
         ),
         case("single-node", json!({"nats": {"cluster": {"size": 1}}})),
+        case("core-nats", json!({"nats": {"jetStream": {"enabled": false}}})),
         case("five-nodes", json!({"nats": {"cluster": {"size": 5, "routes": ["nats://other-cluster:6222"]}}})),
         case(
             "memory-only",

@@ -24,6 +24,7 @@ cluster {
   ]
 }
 {{/if}}
+{{#if Values.jetStream.enabled}}
 
 jetstream {
   max_memory_store: {{#if Values.jetStream.memStorage.enabled}}{{natsSize Values.jetStream.memStorage.size}}{{else}}0{{/if}}
@@ -33,6 +34,7 @@ jetstream {
   domain: {{quote Values.jetStream.domain}}
 {{/if}}
 }
+{{/if}}
 {{#if (or Values.leafNodes.enabled Values.leafNodes.remotes)}}
 
 leafnodes {
