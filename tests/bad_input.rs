@@ -47,6 +47,15 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
             "spec.leafNodes.remotes[0].urls",
         ),
         (json!({"leafNodes": {"remotes": [{"urls": ["nats-leaf://p:70000"]}]}}), "spec.leafNodes.remotes[0].urls"),
+        (json!({"leafNodes": {"remotes": [{"urls": ["nats-leaf://p"], "user": "edge"}]}}), "spec.leafNodes.remotes[0]"),
+        (
+            json!({"leafNodes": {"remotes": [{"urls": ["nats-leaf://p"], "token": {"name": "t", "key": "k"}, "credentials": {"name": "c", "key": "k"}}]}}),
+            "spec.leafNodes.remotes[0]",
+        ),
+        (
+            json!({"leafNodes": {"remotes": [{"urls": ["nats-leaf://p"], "user": "a b", "password": {"name": "s", "key": "k"}}]}}),
+            "spec.leafNodes.remotes[0].user",
+        ),
         (json!({"service": {"type": "NodePort", "nodePorts": {"client": 80}}}), "spec.service.nodePorts.client"),
         (json!({"labels": {"team": "v".repeat(1 << 20)}}), "spec.labels"),
         (json!({"labels": {"team": "-bad-"}}), "spec.labels"),
@@ -83,6 +92,10 @@ fn good_nats() -> Vec<Value> {
         json!({"jetStream": {"fileStorage": {"size": 1073741824, "storageClassName": "default"}, "memStorage": {"size": 1}}}),
         json!({"jetStream": {"enabled": false, "memStorage": {"enabled": false}, "fileStorage": {"enabled": false}}}),
         json!({"leafNodes": {"port": 7000, "remotes": [{"urls": ["nats-leaf://p", "wss://p:443", "tls://[::1]:7422"]}]}}),
+        json!({"leafNodes": {"remotes": [
+            {"urls": ["nats-leaf://p:32222"], "user": "leafuser", "password": {"name": "leaf", "key": "password"}},
+            {"urls": ["nats-leaf://q:32222"], "token": {"name": "leaf", "key": "token"}}
+        ]}}),
         json!({"labels": {"example.com/team": "a.b-c_d", "empty": ""}, "annotations": {"note": "any text at all"}}),
     ]
 }

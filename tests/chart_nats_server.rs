@@ -14,7 +14,10 @@ use common::nats::{Servers, free_port, localize, nats_server_binary as nats_serv
 use eventing_manager::chart::Release;
 
 fn secrets_env(command: &mut Command) -> &mut Command {
-    command.env("ADMIN_PASSWORD", "admin-secret").env("LEAFNODE_PASSWORD", "leaf-secret")
+    command
+        .env("ADMIN_PASSWORD", "admin-secret")
+        .env("LEAFNODE_PASSWORD", "leaf-secret")
+        .env("LEAF_REMOTE_0_URL_0", "nats-leaf://edge:leaf-secret@primary:7422")
 }
 
 #[test]

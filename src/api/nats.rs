@@ -270,6 +270,13 @@ pub struct LeafAuthorization {
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "has(self.user) == has(self.password)",
+    "message": "spec.leafNodes.remotes[].user and spec.leafNodes.remotes[].password go together"
+}, {
+    "rule": "(has(self.credentials) ? 1 : 0) + (has(self.password) ? 1 : 0) + (has(self.token) ? 1 : 0) <= 1",
+    "message": "spec.leafNodes.remotes[] authenticates with one of credentials, user and password, or token"
+}]))]
 pub struct LeafRemote {
     /// URLs of the remote cluster's leaf node port (credentials belong in `credentials`, not in the URL).
     #[schemars(length(min = 1, max = 16), inner(length(max = 512)), extend("x-kubernetes-validations" = [{
@@ -280,6 +287,18 @@ pub struct LeafRemote {
     /// A Secret in the CR's namespace whose key holds the remote's credentials (a `.creds` file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<SecretKeyRef>,
+    /// The user the remote's leaf node authorization expects (with `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub user: Option<String>,
+    /// The Secret key with `user`'s password. It reaches the server only through the pod's
+    /// environment, never the CR or the ConfigMap; it must not contain `/`, `?` or `#` (it is
+    /// part of the remote's URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretKeyRef>,
+    /// The Secret key with a token the remote accepts (instead of user and password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretKeyRef>,
 }
 
 /// A key of a Secret in the same namespace as the CR.

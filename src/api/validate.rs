@@ -227,6 +227,28 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
         for (j, url) in remote.urls.iter().enumerate() {
             remote_url(url, &format!("spec.leafNodes.remotes[{i}].urls[{j}]"))?;
         }
+        let field = format!("spec.leafNodes.remotes[{i}]");
+        if remote.user.is_some() != remote.password.is_some() {
+            return Err(FieldError::new(field, "user and password go together"));
+        }
+        if [remote.credentials.is_some(), remote.password.is_some(), remote.token.is_some()]
+            .iter()
+            .filter(|s| **s)
+            .count()
+            > 1
+        {
+            return Err(FieldError::new(field, "authenticates with one of credentials, user and password, or token"));
+        }
+        if let Some(user) = &remote.user
+            && (user.is_empty()
+                || user.len() > 128
+                || !user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+        {
+            return Err(FieldError::new(
+                format!("{field}.user"),
+                format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(user)),
+            ));
+        }
     }
     if let Some(ports) = &spec.service.node_ports {
         for (name, port) in [("client", ports.client), ("leafNodes", ports.leaf_nodes)] {

@@ -18,7 +18,7 @@ use super::snapshot::{Snapshot, Workloads};
 use super::storage;
 use super::{Context, ReconcileError};
 use crate::api::State;
-use crate::api::nats::{Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType};
+use crate::api::nats::{LeafRemote, Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType};
 use crate::api::validate::{self, FieldError};
 use crate::apply::{Owner, Rollout};
 use crate::chart::helpers_fullname;
@@ -111,10 +111,7 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 Some(auth) => json!({"enabled": true, "user": auth.user, "passwordSecret": {"name": auth.password.name, "key": auth.password.key}}),
                 None => json!({"enabled": false}),
             },
-            "remotes": leaf.remotes.iter().map(|remote| match &remote.credentials {
-                Some(creds) => json!({"urls": remote.urls, "credentialsSecret": {"name": creds.name, "key": creds.key}}),
-                None => json!({"urls": remote.urls}),
-            }).collect::<Vec<_>>(),
+            "remotes": leaf.remotes.iter().enumerate().map(|(i, remote)| remote_values(i, remote)).collect::<Vec<_>>(),
         },
         "service": {
             "type": match spec.service.kind { ServiceType::ClusterIP => "ClusterIP", ServiceType::NodePort => "NodePort" },
@@ -134,6 +131,37 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     values
 }
 
+/// The chart values of leaf remote `i`. A password or token goes into the URLs only in the pod's
+/// environment: the Secret key becomes `LEAF_REMOTE_<i>_SECRET`, each URL an environment variable
+/// that refers to it (`nats-leaf://user:$(LEAF_REMOTE_0_SECRET)@host:7422`, expanded by the kubelet),
+/// and nats.conf names the variables.
+fn remote_values(i: usize, remote: &LeafRemote) -> Value {
+    let mut values = json!({"urls": remote.urls});
+    if let Some(creds) = &remote.credentials {
+        values["credentialsSecret"] = json!({"name": creds.name, "key": creds.key});
+    }
+    let secret_env = format!("LEAF_REMOTE_{i}_SECRET");
+    let userinfo = match (&remote.user, &remote.password, &remote.token) {
+        (Some(user), Some(password), _) => Some((format!("{user}:$({secret_env})"), password)),
+        (_, _, Some(token)) => Some((format!("$({secret_env})"), token)),
+        _ => None,
+    };
+    if let Some((userinfo, secret)) = userinfo {
+        values["authSecret"] = json!({"env": secret_env, "name": secret.name, "key": secret.key});
+        let url_envs: Vec<Value> = remote
+            .urls
+            .iter()
+            .enumerate()
+            .map(|(k, url)| {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("nats-leaf", url));
+                json!({"name": format!("LEAF_REMOTE_{i}_URL_{k}"), "value": format!("{scheme}://{userinfo}@{rest}")})
+            })
+            .collect();
+        values["urlEnvs"] = json!(url_envs);
+    }
+    values
+}
+
 /// The Secret keys a spec refers to, with the field that names each (they must exist before
 /// anything is applied: a kubelet refuses a pod whose Secret key is missing).
 pub fn secret_references(spec: &NatsSpec) -> Vec<(String, &SecretKeyRef)> {
@@ -144,8 +172,12 @@ pub fn secret_references(spec: &NatsSpec) -> Vec<(String, &SecretKeyRef)> {
         references.push(("spec.leafNodes.authorization.password".to_owned(), &auth.password));
     }
     for (i, remote) in spec.leaf_nodes.remotes.iter().enumerate() {
-        if let Some(credentials) = &remote.credentials {
-            references.push((format!("spec.leafNodes.remotes[{i}].credentials"), credentials));
+        for (field, reference) in
+            [("credentials", &remote.credentials), ("password", &remote.password), ("token", &remote.token)]
+        {
+            if let Some(reference) = reference {
+                references.push((format!("spec.leafNodes.remotes[{i}].{field}"), reference));
+            }
         }
     }
     references

@@ -27,6 +27,14 @@ pub fn cases() -> Vec<Case> {
         ),
         case("single-node", json!({"nats": {"cluster": {"size": 1}}})),
         case("core-nats", json!({"nats": {"jetStream": {"enabled": false}}})),
+        case(
+            "edge-leaf-password",
+            json!({"nats": {"cluster": {"size": 1}, "leafNodes": {"remotes": [{
+                "urls": ["nats-leaf://primary:7422"],
+                "authSecret": {"env": "LEAF_REMOTE_0_SECRET", "name": "to-primary", "key": "password"},
+                "urlEnvs": [{"name": "LEAF_REMOTE_0_URL_0", "value": "nats-leaf://edge:$(LEAF_REMOTE_0_SECRET)@primary:7422"}]
+            }]}}}),
+        ),
         case("five-nodes", json!({"nats": {"cluster": {"size": 5, "routes": ["nats://other-cluster:6222"]}}})),
         case(
             "memory-only",

@@ -52,7 +52,12 @@ leafnodes {
   remotes: [
 {{#each Values.leafNodes.remotes}}
     {
+{{#if urlEnvs}}
+      # With credentials from a Secret: the URLs are in the environment only.
+      urls: [{{#each urlEnvs}}{{#unless @first}}, {{/unless}}${{name}}{{/each}}]
+{{else}}
       urls: [{{#each urls}}{{#unless @first}}, {{/unless}}{{quote this}}{{/each}}]
+{{/if}}
       account: "$G"
 {{#if credentialsSecret}}
       credentials: "/etc/nats-remotes/{{@index}}/{{credentialsSecret.key}}"

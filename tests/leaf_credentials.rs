@@ -1,0 +1,167 @@
+//! Leaf node credentials from Secrets, on real servers: a primary NATS CR with leaf node
+//! authorization and an edge NATS CR whose remote names a user and a password Secret are rendered
+//! by the chart; this test plays the kubelet (resolves the Secret keys and `$(VAR)` references of
+//! the StatefulSet's environment) and runs both as nats-servers on 127.0.0.1. The leaf connection
+//! comes up and carries a message from the edge to the primary; a wrong password is refused. The
+//! password is in neither the CR nor the ConfigMap.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::http_get;
+use common::nats::{Servers, free_port, nats_server_binary};
+use eventing_manager::api::NatsSpec;
+use eventing_manager::chart::{Manifest, Release};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "leaf-s3cret-password";
+
+/// The nats.conf and the container environment the chart renders for a NATS CR `name` with `spec`.
+fn render(name: &str, spec: Value) -> (String, Vec<Value>) {
+    let spec: NatsSpec = serde_json::from_value(spec).expect("spec");
+    eventing_manager::api::validate::nats(&spec).expect("valid spec");
+    let values = eventing_manager::controllers::nats::overrides(name, &spec);
+    let chart = eventing_manager::chart::bundled_nats().expect("chart").compile().expect("compiles");
+    let manifests: Vec<Manifest> =
+        chart.render(&values, &Release { name: name.into(), namespace: "ns".into() }, &[]).expect("renders");
+    let conf = common::matrix::nats_conf(&manifests).expect("nats.conf");
+    let sts = manifests.iter().find(|m| m.kind() == "StatefulSet").expect("StatefulSet");
+    let env = sts.object["spec"]["template"]["spec"]["containers"][0]["env"].as_array().cloned().unwrap_or_default();
+    (conf, env)
+}
+
+/// What the kubelet makes of the environment: Secret keys from `secrets`, `$(VAR)` expanded.
+fn kubelet_env(env: &[Value], pod: &str, secrets: &BTreeMap<(&str, &str), &str>) -> Vec<(String, String)> {
+    let mut resolved: Vec<(String, String)> = Vec::new();
+    for var in env {
+        let name = var["name"].as_str().expect("name").to_owned();
+        let value = if let Some(value) = var["value"].as_str() {
+            resolved.iter().fold(value.to_owned(), |v, (k, val)| v.replace(&format!("$({k})"), val))
+        } else if let Some(reference) = var["valueFrom"].get("secretKeyRef") {
+            let key = (reference["name"].as_str().expect("name"), reference["key"].as_str().expect("key"));
+            secrets.get(&key).unwrap_or_else(|| panic!("no Secret key {key:?}")).to_string()
+        } else {
+            pod.to_owned()
+        };
+        resolved.push((name, value));
+    }
+    resolved
+}
+
+fn start(dir: &std::path::Path, name: &str, conf: &str, env: &[(String, String)]) -> std::process::Child {
+    let file = dir.join(format!("{name}.conf"));
+    std::fs::write(&file, conf).expect("conf");
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log");
+    Command::new(nats_server_binary())
+        .arg("-c")
+        .arg(&file)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("nats-server")
+}
+
+fn localize(conf: &str, dir: &std::path::Path, name: &str, client: u16, http: u16) -> String {
+    conf.replace("0.0.0.0:4222", &format!("127.0.0.1:{client}"))
+        .replace("0.0.0.0:8222", &format!("127.0.0.1:{http}"))
+        .replace("\"/data\"", &format!("{:?}", dir.join(format!("{name}-data")).display().to_string()))
+        .replace("\"/var/run/nats/nats.pid\"", &format!("{:?}", dir.join(format!("{name}.pid")).display().to_string()))
+}
+
+fn leaf_connections(http: u16) -> usize {
+    http_get(http, "/leafz")
+        .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+        .and_then(|v| v["leafnodes"].as_u64())
+        .unwrap_or(0) as usize
+}
+
+fn wait_for(what: &str, within: Duration, dir: &std::path::Path, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what} within {within:?} (logs in {})", dir.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
+    let dir = std::env::temp_dir().join(format!("leaf-credentials-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let leaf_port = free_port();
+    let secrets = BTreeMap::from([
+        (("primary-nats-secret", "admin-password"), "admin"),
+        (("leaf-auth", "password"), PASSWORD),
+        (("edge-nats-secret", "admin-password"), "admin"),
+        (("to-primary", "password"), PASSWORD),
+        (("wrong", "password"), "not-the-password"),
+        (("wrong-nats-secret", "admin-password"), "admin"),
+    ]);
+    let primary_spec = json!({"cluster": {"size": 1}, "jetStream": {"enabled": false},
+        "leafNodes": {"enabled": true, "port": leaf_port, "authorization": {"user": "leafuser", "password": {"name": "leaf-auth", "key": "password"}}}});
+    let edge_spec = |secret: &str| {
+        json!({"cluster": {"size": 1}, "jetStream": {"enabled": false}, "leafNodes": {"remotes": [{
+            "urls": [format!("nats-leaf://127.0.0.1:{leaf_port}")],
+            "user": "leafuser", "password": {"name": secret, "key": "password"}}]}})
+    };
+    assert!(!edge_spec("to-primary").to_string().contains(PASSWORD), "the CR holds no password");
+
+    let (primary_conf, primary_env) = render("primary", primary_spec);
+    let primary_conf = primary_conf.replace(&format!("0.0.0.0:{leaf_port}"), &format!("127.0.0.1:{leaf_port}"));
+    let (primary_client, primary_http) = (free_port(), free_port());
+    let mut servers = Servers(vec![start(
+        &dir,
+        "primary",
+        &localize(&primary_conf, &dir, "primary", primary_client, primary_http),
+        &kubelet_env(&primary_env, "primary-nats-0", &secrets),
+    )]);
+
+    let (edge_conf, edge_env) = render("edge", edge_spec("to-primary"));
+    assert!(!edge_conf.contains(PASSWORD) && !edge_env.iter().any(|e| e.to_string().contains(PASSWORD)));
+    assert!(edge_conf.contains("$LEAF_REMOTE_0_URL_0"), "the URL comes from the environment:\n{edge_conf}");
+    let (edge_client, edge_http) = (free_port(), free_port());
+    servers.0.push(start(
+        &dir,
+        "edge",
+        &localize(&edge_conf, &dir, "edge", edge_client, edge_http),
+        &kubelet_env(&edge_env, "edge-nats-0", &secrets),
+    ));
+    wait_for("the edge's leaf connection", Duration::from_secs(20), &dir, || leaf_connections(edge_http) == 1);
+
+    // A message published on the edge reaches a subscriber on the primary.
+    let primary = async_nats::connect(format!("nats://127.0.0.1:{primary_client}")).await.expect("primary");
+    let mut subscription = primary.subscribe("orders.created").await.expect("subscribe");
+    primary.flush().await.expect("flush");
+    let edge = async_nats::connect(format!("nats://127.0.0.1:{edge_client}")).await.expect("edge");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let received = loop {
+        edge.publish("orders.created", "from the edge".into()).await.expect("publish");
+        edge.flush().await.expect("flush");
+        match tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut subscription)).await {
+            Ok(Some(message)) => break message,
+            _ => assert!(Instant::now() < deadline, "nothing reached the primary (logs in {})", dir.display()),
+        }
+    };
+    assert_eq!(&received.payload[..], b"from the edge");
+
+    // An edge with the wrong password is refused.
+    let (wrong_conf, wrong_env) = render("wrong", edge_spec("wrong"));
+    let (wrong_client, wrong_http) = (free_port(), free_port());
+    servers.0.push(start(
+        &dir,
+        "wrong",
+        &localize(&wrong_conf, &dir, "wrong", wrong_client, wrong_http),
+        &kubelet_env(&wrong_env, "wrong-nats-0", &secrets),
+    ));
+    let log = dir.join("primary.log");
+    wait_for("the primary refusing the wrong password", Duration::from_secs(20), &dir, || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("authentication error"))
+    });
+    assert_eq!(leaf_connections(wrong_http), 0, "no leaf connection with the wrong password");
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&dir);
+}
