@@ -56,6 +56,14 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
             json!({"leafNodes": {"remotes": [{"urls": ["nats-leaf://p"], "user": "a b", "password": {"name": "s", "key": "k"}}]}}),
             "spec.leafNodes.remotes[0].user",
         ),
+        (
+            json!({"systemAccount": {"users": [{"user": "admin", "password": {"name": "s", "key": "k"}}]}}),
+            "spec.systemAccount.users",
+        ),
+        (
+            json!({"systemAccount": {"users": [{"user": "ops", "password": {"name": "s", "key": "k"}}, {"user": "ops", "password": {"name": "t", "key": "k"}}]}}),
+            "spec.systemAccount.users[1]",
+        ),
         (json!({"service": {"type": "NodePort", "nodePorts": {"client": 80}}}), "spec.service.nodePorts.client"),
         (json!({"labels": {"team": "v".repeat(1 << 20)}}), "spec.labels"),
         (json!({"labels": {"team": "-bad-"}}), "spec.labels"),

@@ -3,7 +3,8 @@
 //! by the chart; this test plays the kubelet (resolves the Secret keys and `$(VAR)` references of
 //! the StatefulSet's environment) and runs both as nats-servers on 127.0.0.1. The leaf connection
 //! comes up and carries a message from the edge to the primary; a wrong password is refused. The
-//! password is in neither the CR nor the ConfigMap.
+//! password is in neither the CR nor the ConfigMap. A system account user of the primary logs in
+//! with its password from a Secret.
 
 mod common;
 
@@ -100,8 +101,10 @@ async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
         (("to-primary", "password"), PASSWORD),
         (("wrong", "password"), "not-the-password"),
         (("wrong-nats-secret", "admin-password"), "admin"),
+        (("ops", "password"), "ops-password"),
     ]);
     let primary_spec = json!({"cluster": {"size": 1}, "jetStream": {"enabled": false},
+        "systemAccount": {"users": [{"user": "ops", "password": {"name": "ops", "key": "password"}}]},
         "leafNodes": {"enabled": true, "port": leaf_port, "authorization": {"user": "leafuser", "password": {"name": "leaf-auth", "key": "password"}}}});
     let edge_spec = |secret: &str| {
         json!({"cluster": {"size": 1}, "jetStream": {"enabled": false}, "leafNodes": {"remotes": [{
@@ -147,6 +150,18 @@ async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
         }
     };
     assert_eq!(&received.payload[..], b"from the edge");
+
+    // A system account user from a Secret reaches the system account's services.
+    let ops = async_nats::ConnectOptions::with_user_and_password("ops".into(), "ops-password".into())
+        .connect(format!("nats://127.0.0.1:{primary_client}"))
+        .await
+        .expect("ops connects");
+    let pong = ops.request("$SYS.REQ.SERVER.PING", "".into()).await.expect("the system account answers");
+    assert!(String::from_utf8_lossy(&pong.payload).contains("primary-nats-0"), "{:?}", pong.payload);
+    let wrong = async_nats::ConnectOptions::with_user_and_password("ops".into(), "guess".into())
+        .connect(format!("nats://127.0.0.1:{primary_client}"))
+        .await;
+    assert!(wrong.is_err(), "a wrong system password is refused");
 
     // An edge with the wrong password is refused.
     let (wrong_conf, wrong_env) = render("wrong", edge_spec("wrong"));

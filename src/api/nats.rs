@@ -62,6 +62,37 @@ pub struct NatsSpec {
     /// What happens to the JetStream volume claims when the cluster is deleted.
     #[serde(default)]
     pub pvc_retention_policy: PvcRetentionPolicy,
+    /// The system account (`$SYS`): monitoring and administration across the cluster.
+    #[serde(default, skip_serializing_if = "SystemAccount::is_empty")]
+    pub system_account: SystemAccount,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemAccount {
+    /// Users besides the generated `admin` (its password is in `<fullname>-secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["user"], "x-kubernetes-validations" = [{
+        "rule": "self.all(u, u.user != 'admin')",
+        "message": "spec.systemAccount.users[].user must not be admin (the manager's generated user)"
+    }]))]
+    pub users: Vec<User>,
+}
+
+impl SystemAccount {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+}
+
+/// A user that authenticates with a password from a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub user: String,
+    /// The Secret key with the password (it reaches the server only through the pod's environment).
+    pub password: SecretKeyRef,
 }
 
 /// The alias the derive gives the kind is `NATS`; Rust code reads better with `Nats`.

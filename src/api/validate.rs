@@ -3,7 +3,7 @@
 //! control API uses these functions for its requests; `tests/bad_input.rs` holds every rule to
 //! both answers. The controller checks again because a CR can predate the CRD that has the rule.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use serde::Serialize;
@@ -111,6 +111,11 @@ pub fn route_url(text: &str, field: &str) -> Result<(), FieldError> {
 /// A leaf node remote: `nats-leaf|nats|tls|ws|wss://host[:port]`.
 pub fn remote_url(text: &str, field: &str) -> Result<(), FieldError> {
     url(text, field, &["nats-leaf", "nats", "tls", "ws", "wss"], false)
+}
+
+/// A NATS user name as the CRDs take it: 1-128 letters, digits, '.', '_' or '-'.
+fn user_name_ok(user: &str) -> bool {
+    (1..=128).contains(&user.len()) && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// A storage size: a whole number of bytes, greater than 0 and at most 1Pi.
@@ -240,14 +245,28 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
             return Err(FieldError::new(field, "authenticates with one of credentials, user and password, or token"));
         }
         if let Some(user) = &remote.user
-            && (user.is_empty()
-                || user.len() > 128
-                || !user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+            && !user_name_ok(user)
         {
             return Err(FieldError::new(
                 format!("{field}.user"),
                 format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(user)),
             ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (j, user) in spec.system_account.users.iter().enumerate() {
+        let field = format!("spec.systemAccount.users[{j}].user");
+        if !user_name_ok(&user.user) {
+            return Err(FieldError::new(
+                field,
+                format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(&user.user)),
+            ));
+        }
+        if user.user == "admin" {
+            return Err(FieldError::new(field, "must not be admin (the manager's generated user)"));
+        }
+        if !seen.insert(user.user.as_str()) {
+            return Err(FieldError::new(field, format!("{} is named twice", quote(&user.user))));
         }
     }
     if let Some(ports) = &spec.service.node_ports {

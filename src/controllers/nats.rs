@@ -120,6 +120,13 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 "leafNodes": node_ports.and_then(|p| p.leaf_nodes),
             },
         },
+        "systemAccount": {
+            "users": spec.system_account.users.iter().enumerate().map(|(j, user)| json!({
+                "user": user.user,
+                "passwordEnv": format!("SYSTEM_USER_{j}_PASSWORD"),
+                "passwordSecret": {"name": user.password.name, "key": user.password.key},
+            })).collect::<Vec<_>>(),
+        },
         "logging": {"debug": spec.logging.debug, "trace": spec.logging.trace},
         "labels": spec.labels,
         "annotations": spec.annotations,
@@ -170,6 +177,9 @@ pub fn secret_references(spec: &NatsSpec) -> Vec<(String, &SecretKeyRef)> {
         && spec.leaf_nodes.enabled
     {
         references.push(("spec.leafNodes.authorization.password".to_owned(), &auth.password));
+    }
+    for (j, user) in spec.system_account.users.iter().enumerate() {
+        references.push((format!("spec.systemAccount.users[{j}].password"), &user.password));
     }
     for (i, remote) in spec.leaf_nodes.remotes.iter().enumerate() {
         for (field, reference) in

@@ -73,7 +73,12 @@ leafnodes {
 # nats-manager (/data/jetstream/$G, /data/jetstream/$SYS), so a taken-over volume is read as is.
 accounts {
   "$SYS" {
-    users: [{user: admin, password: $ADMIN_PASSWORD}]
+    users: [
+      {user: admin, password: $ADMIN_PASSWORD}
+{{#each Values.systemAccount.users}}
+      {user: {{quote user}}, password: ${{passwordEnv}}}
+{{/each}}
+    ]
   }
 }
 system_account: "$SYS"
