@@ -64,6 +64,11 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
             json!({"systemAccount": {"users": [{"user": "ops", "password": {"name": "s", "key": "k"}}, {"user": "ops", "password": {"name": "t", "key": "k"}}]}}),
             "spec.systemAccount.users[1]",
         ),
+        (json!({"tls": {"leafNodes": {"secretName": "Not_A_Secret"}}}), "spec.tls.leafNodes.secretName"),
+        (
+            json!({"leafNodes": {"remotes": [{"urls": ["tls://p:7422"], "tls": {"secretName": "UPPER"}}]}}),
+            "spec.leafNodes.remotes[0].tls.secretName",
+        ),
         (json!({"service": {"type": "NodePort", "nodePorts": {"client": 80}}}), "spec.service.nodePorts.client"),
         (json!({"labels": {"team": "v".repeat(1 << 20)}}), "spec.labels"),
         (json!({"labels": {"team": "-bad-"}}), "spec.labels"),
@@ -100,6 +105,7 @@ fn good_nats() -> Vec<Value> {
         json!({"jetStream": {"fileStorage": {"size": 1073741824, "storageClassName": "default"}, "memStorage": {"size": 1}}}),
         json!({"jetStream": {"enabled": false, "memStorage": {"enabled": false}, "fileStorage": {"enabled": false}}}),
         json!({"leafNodes": {"port": 7000, "remotes": [{"urls": ["nats-leaf://p", "wss://p:443", "tls://[::1]:7422"]}]}}),
+        json!({"tls": {"client": {"secretName": "c", "verify": true}, "cluster": {"secretName": "r"}, "leafNodes": {"secretName": "l"}}}),
         json!({"leafNodes": {"remotes": [
             {"urls": ["nats-leaf://p:32222"], "user": "leafuser", "password": {"name": "leaf", "key": "password"}},
             {"urls": ["nats-leaf://q:32222"], "token": {"name": "leaf", "key": "token"}}

@@ -180,3 +180,96 @@ async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
     drop(servers);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A throw-away CA and a certificate it signs for 127.0.0.1: `(ca.crt, tls.crt, tls.key)` in PEM.
+fn throwaway_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA");
+    let issuer = Issuer::new(ca, ca_key);
+    let server_key = KeyPair::generate().expect("key");
+    let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("params");
+    let server_cert = server.signed_by(&server_key, &issuer).expect("certificate");
+    (ca_cert.pem(), server_cert.pem(), server_key.serialize_pem())
+}
+
+/// What the kubelet mounts: each Secret's keys as files under `dir/<server>-<mount>`.
+fn mount(conf: &str, dir: &std::path::Path, server: &str, secrets: &[(&str, &[(&str, &str)])]) -> String {
+    let mut conf = conf.to_owned();
+    for (mount, files) in secrets {
+        let target = dir.join(format!("{server}-{}", mount.trim_matches('/').replace('/', "-")));
+        std::fs::create_dir_all(&target).expect("mount dir");
+        for (file, content) in *files {
+            std::fs::write(target.join(file), content).expect("file");
+        }
+        conf = conf.replace(&format!("\"{mount}"), &format!("\"{}/", target.display()));
+    }
+    conf
+}
+
+#[tokio::test]
+async fn leaf_connections_use_tls_and_an_untrusted_certificate_is_refused() {
+    let dir = std::env::temp_dir().join(format!("leaf-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (ca, cert, key) = throwaway_ca();
+    let (other_ca, _, _) = throwaway_ca();
+    let leaf_port = free_port();
+    let secrets = BTreeMap::from([
+        (("primary-nats-secret", "admin-password"), "admin"),
+        (("edge-nats-secret", "admin-password"), "admin"),
+        (("untrusting-nats-secret", "admin-password"), "admin"),
+        (("leaf-auth", "password"), PASSWORD),
+    ]);
+    let primary_spec = json!({"cluster": {"size": 1}, "jetStream": {"enabled": false},
+        "tls": {"leafNodes": {"secretName": "leaf-tls"}},
+        "leafNodes": {"enabled": true, "port": leaf_port, "authorization": {"user": "leafuser", "password": {"name": "leaf-auth", "key": "password"}}}});
+    let edge_spec = json!({"cluster": {"size": 1}, "jetStream": {"enabled": false}, "leafNodes": {"remotes": [{
+        "urls": [format!("tls://127.0.0.1:{leaf_port}")], "tls": {"secretName": "primary-ca"},
+        "user": "leafuser", "password": {"name": "leaf-auth", "key": "password"}}]}});
+
+    let (conf, env) = render("primary", primary_spec);
+    assert!(conf.contains("/etc/nats-tls/leafnodes/tls.crt"), "{conf}");
+    let conf = conf.replace(&format!("0.0.0.0:{leaf_port}"), &format!("127.0.0.1:{leaf_port}"));
+    let (client, http) = (free_port(), free_port());
+    let conf = mount(
+        &localize(&conf, &dir, "primary", client, http),
+        &dir,
+        "primary",
+        &[(
+            "/etc/nats-tls/leafnodes/",
+            &[("tls.crt", cert.as_str()), ("tls.key", key.as_str()), ("ca.crt", ca.as_str())],
+        )],
+    );
+    let mut servers = Servers(vec![start(&dir, "primary", &conf, &kubelet_env(&env, "primary-nats-0", &secrets))]);
+
+    let (edge_conf, edge_env) = render("edge", edge_spec.clone());
+    assert!(edge_conf.contains("/etc/nats-remote-tls/0/ca.crt"), "{edge_conf}");
+    let start_edge = |name: &str, trusted: &str| {
+        let (client, http) = (free_port(), free_port());
+        let conf = mount(
+            &localize(&edge_conf, &dir, name, client, http),
+            &dir,
+            name,
+            &[("/etc/nats-remote-tls/0/", &[("ca.crt", trusted)])],
+        );
+        (start(&dir, name, &conf, &kubelet_env(&edge_env, &format!("{name}-nats-0"), &secrets)), http)
+    };
+    let (edge, edge_http) = start_edge("edge", &ca);
+    servers.0.push(edge);
+    wait_for("the edge's TLS leaf connection", Duration::from_secs(20), &dir, || leaf_connections(edge_http) == 1);
+    assert_eq!(leaf_connections(http), 1, "the primary sees the edge");
+
+    // An edge that trusts another CA does not connect.
+    let (untrusting, untrusting_http) = start_edge("untrusting", &other_ca);
+    servers.0.push(untrusting);
+    let log = dir.join("untrusting.log");
+    wait_for("the edge refusing the untrusted certificate", Duration::from_secs(20), &dir, || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("certificate signed by unknown authority"))
+    });
+    assert_eq!(leaf_connections(untrusting_http), 0);
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&dir);
+}

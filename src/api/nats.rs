@@ -62,6 +62,9 @@ pub struct NatsSpec {
     /// What happens to the JetStream volume claims when the cluster is deleted.
     #[serde(default)]
     pub pvc_retention_policy: PvcRetentionPolicy,
+    /// TLS for the client, cluster and leaf node listeners.
+    #[serde(default, skip_serializing_if = "TlsListeners::is_empty")]
+    pub tls: TlsListeners,
     /// The system account (`$SYS`): monitoring and administration across the cluster.
     #[serde(default, skip_serializing_if = "SystemAccount::is_empty")]
     pub system_account: SystemAccount,
@@ -83,6 +86,51 @@ impl SystemAccount {
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }
+}
+
+/// TLS of each listener; a listener without it is plain text.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsListeners {
+    /// The client port 4222. (Eventing's publisher connects without TLS: a cluster that the Eventing
+    /// module uses keeps this off.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Tls>,
+    /// The cluster port 6222 (routes between the servers; each verifies the others against `ca.crt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Tls>,
+    /// The leaf node port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_nodes: Option<Tls>,
+}
+
+impl TlsListeners {
+    pub fn is_empty(&self) -> bool {
+        self.client.is_none() && self.cluster.is_none() && self.leaf_nodes.is_none()
+    }
+}
+
+/// A listener's certificate: a Secret of the CR's namespace with `tls.crt` and `tls.key` (and
+/// `ca.crt` to verify peers), the keys cert-manager writes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tls {
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"))]
+    pub secret_name: String,
+    /// Require a client certificate signed by the Secret's `ca.crt`.
+    #[serde(default)]
+    pub verify: bool,
+}
+
+/// How an edge checks the remote's certificate: `ca.crt` of a Secret in the CR's namespace; with
+/// `clientCertificate`, it also presents the Secret's `tls.crt` and `tls.key`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteTls {
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"))]
+    pub secret_name: String,
+    #[serde(default)]
+    pub client_certificate: bool,
 }
 
 /// A user that authenticates with a password from a Secret.
@@ -330,6 +378,9 @@ pub struct LeafRemote {
     /// The Secret key with a token the remote accepts (instead of user and password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<SecretKeyRef>,
+    /// TLS towards the remote (its URLs then use TLS whatever their scheme says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RemoteTls>,
 }
 
 /// A key of a Secret in the same namespace as the CR.

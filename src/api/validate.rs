@@ -253,6 +253,17 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
             ));
         }
     }
+    let tls = [("client", &spec.tls.client), ("cluster", &spec.tls.cluster), ("leafNodes", &spec.tls.leaf_nodes)];
+    let remote_tls = spec.leaf_nodes.remotes.iter().enumerate().filter_map(|(i, r)| {
+        r.tls.as_ref().map(|t| (format!("spec.leafNodes.remotes[{i}].tls.secretName"), &t.secret_name))
+    });
+    let listener_tls =
+        tls.iter().filter_map(|(name, t)| t.as_ref().map(|t| (format!("spec.tls.{name}.secretName"), &t.secret_name)));
+    for (field, secret) in listener_tls.chain(remote_tls) {
+        if !crate::naming::is_dns_subdomain(secret) {
+            return Err(FieldError::new(field, format!("{} is not a Secret name", quote(secret))));
+        }
+    }
     let mut seen = BTreeSet::new();
     for (j, user) in spec.system_account.users.iter().enumerate() {
         let field = format!("spec.systemAccount.users[{j}].user");

@@ -18,7 +18,7 @@ use super::snapshot::{Snapshot, Workloads};
 use super::storage;
 use super::{Context, ReconcileError};
 use crate::api::State;
-use crate::api::nats::{LeafRemote, Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType};
+use crate::api::nats::{LeafRemote, Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType, Tls};
 use crate::api::validate::{self, FieldError};
 use crate::apply::{Owner, Rollout};
 use crate::chart::helpers_fullname;
@@ -120,6 +120,7 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 "leafNodes": node_ports.and_then(|p| p.leaf_nodes),
             },
         },
+        "tls": tls_listeners(spec).into_iter().map(|(name, tls)| (name.to_owned(), json!({"secretName": tls.secret_name, "verify": tls.verify}))).collect::<serde_json::Map<_, _>>(),
         "systemAccount": {
             "users": spec.system_account.users.iter().enumerate().map(|(j, user)| json!({
                 "user": user.user,
@@ -144,6 +145,9 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
 /// and nats.conf names the variables.
 fn remote_values(i: usize, remote: &LeafRemote) -> Value {
     let mut values = json!({"urls": remote.urls});
+    if let Some(tls) = &remote.tls {
+        values["tls"] = json!({"secretName": tls.secret_name, "clientCertificate": tls.client_certificate});
+    }
     if let Some(creds) = &remote.credentials {
         values["credentialsSecret"] = json!({"name": creds.name, "key": creds.key});
     }
@@ -171,26 +175,49 @@ fn remote_values(i: usize, remote: &LeafRemote) -> Value {
 
 /// The Secret keys a spec refers to, with the field that names each (they must exist before
 /// anything is applied: a kubelet refuses a pod whose Secret key is missing).
-pub fn secret_references(spec: &NatsSpec) -> Vec<(String, &SecretKeyRef)> {
+pub fn secret_references(spec: &NatsSpec) -> Vec<(String, SecretKeyRef)> {
+    let key = |name: &str, key: &str| SecretKeyRef { name: name.to_owned(), key: key.to_owned() };
     let mut references = Vec::new();
     if let Some(auth) = &spec.leaf_nodes.authorization
         && spec.leaf_nodes.enabled
     {
-        references.push(("spec.leafNodes.authorization.password".to_owned(), &auth.password));
+        references.push(("spec.leafNodes.authorization.password".to_owned(), auth.password.clone()));
     }
     for (j, user) in spec.system_account.users.iter().enumerate() {
-        references.push((format!("spec.systemAccount.users[{j}].password"), &user.password));
+        references.push((format!("spec.systemAccount.users[{j}].password"), user.password.clone()));
+    }
+    for (listener, tls) in tls_listeners(spec) {
+        let field = format!("spec.tls.{listener}.secretName");
+        references.push((field.clone(), key(&tls.secret_name, "tls.crt")));
+        references.push((field.clone(), key(&tls.secret_name, "tls.key")));
+        if tls.verify || listener == "cluster" {
+            references.push((field, key(&tls.secret_name, "ca.crt")));
+        }
     }
     for (i, remote) in spec.leaf_nodes.remotes.iter().enumerate() {
         for (field, reference) in
             [("credentials", &remote.credentials), ("password", &remote.password), ("token", &remote.token)]
         {
             if let Some(reference) = reference {
-                references.push((format!("spec.leafNodes.remotes[{i}].{field}"), reference));
+                references.push((format!("spec.leafNodes.remotes[{i}].{field}"), reference.clone()));
+            }
+        }
+        if let Some(tls) = &remote.tls {
+            let field = format!("spec.leafNodes.remotes[{i}].tls.secretName");
+            references.push((field.clone(), key(&tls.secret_name, "ca.crt")));
+            if tls.client_certificate {
+                references.push((field.clone(), key(&tls.secret_name, "tls.crt")));
+                references.push((field, key(&tls.secret_name, "tls.key")));
             }
         }
     }
     references
+}
+
+/// The listeners with TLS: `client`, `cluster`, `leafNodes`.
+fn tls_listeners(spec: &NatsSpec) -> Vec<(&'static str, &Tls)> {
+    let listeners = [("client", &spec.tls.client), ("cluster", &spec.tls.cluster), ("leafNodes", &spec.tls.leaf_nodes)];
+    listeners.into_iter().filter_map(|(name, tls)| Some((name, tls.as_ref()?))).collect()
 }
 
 /// Names of the Secrets a spec refers to (for the Secret watch).
@@ -435,7 +462,7 @@ impl Module for Nats {
 pub async fn check_secret_keys(
     ctx: &Context,
     namespace: &str,
-    references: &[(String, &SecretKeyRef)],
+    references: &[(String, SecretKeyRef)],
 ) -> Result<(), ReconcileError> {
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     for (field, reference) in references {

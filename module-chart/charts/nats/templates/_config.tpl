@@ -7,6 +7,18 @@ lame_duck_duration: {{Values.lameDuckDuration}}
 lame_duck_grace_period: {{Values.lameDuckGracePeriod}}
 debug: {{Values.logging.debug}}
 trace: {{Values.logging.trace}}
+{{#if Values.tls.client}}
+
+# TLS on the client port (certificate from the Secret {{Values.tls.client.secretName}}).
+tls {
+  cert_file: "/etc/nats-tls/client/tls.crt"
+  key_file: "/etc/nats-tls/client/tls.key"
+{{#if Values.tls.client.verify}}
+  ca_file: "/etc/nats-tls/client/ca.crt"
+  verify: true
+{{/if}}
+}
+{{/if}}
 {{#if (or (gt Values.cluster.size 1) Values.cluster.routes)}}
 
 cluster {
@@ -14,6 +26,14 @@ cluster {
   listen: 0.0.0.0:6222
   no_advertise: true
   connect_retries: 120
+{{#if Values.tls.cluster}}
+  tls {
+    cert_file: "/etc/nats-tls/cluster/tls.crt"
+    key_file: "/etc/nats-tls/cluster/tls.key"
+    ca_file: "/etc/nats-tls/cluster/ca.crt"
+    verify: true
+  }
+{{/if}}
   routes: [
 {{#each (range Values.cluster.size)}}
     "nats://{{fullname}}-{{this}}.{{fullname}}.{{@root.Release.Namespace}}.svc.cluster.local:6222"
@@ -41,6 +61,16 @@ leafnodes {
 {{#if Values.leafNodes.enabled}}
   listen: "0.0.0.0:{{Values.leafNodes.port}}"
   no_advertise: true
+{{#if Values.tls.leafNodes}}
+  tls {
+    cert_file: "/etc/nats-tls/leafnodes/tls.crt"
+    key_file: "/etc/nats-tls/leafnodes/tls.key"
+{{#if Values.tls.leafNodes.verify}}
+    ca_file: "/etc/nats-tls/leafnodes/ca.crt"
+    verify: true
+{{/if}}
+  }
+{{/if}}
 {{#if Values.leafNodes.authorization.enabled}}
   authorization {
     user: {{quote (required "leafNodes.authorization.user is required when leaf node authorization is enabled" Values.leafNodes.authorization.user)}}
@@ -61,6 +91,15 @@ leafnodes {
       account: "$G"
 {{#if credentialsSecret}}
       credentials: "/etc/nats-remotes/{{@index}}/{{credentialsSecret.key}}"
+{{/if}}
+{{#if tls}}
+      tls {
+        ca_file: "/etc/nats-remote-tls/{{@index}}/ca.crt"
+{{#if tls.clientCertificate}}
+        cert_file: "/etc/nats-remote-tls/{{@index}}/tls.crt"
+        key_file: "/etc/nats-remote-tls/{{@index}}/tls.key"
+{{/if}}
+      }
 {{/if}}
     }
 {{/each}}
