@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ fn secrets_env(command: &mut Command) -> &mut Command {
 #[test]
 fn every_rendered_config_passes_nats_server_check() {
     let server = nats_server();
-    let dir = tempdir("nats-conf-check");
+    let dir = common::fresh_dir("nats-conf-check");
     let release = Release { name: "eventing".into(), namespace: "kyma-system".into() };
     let mut checked = 0;
     for case in matrix::cases().into_iter().filter(|c| c.has_nats()) {
@@ -49,24 +48,17 @@ fn every_rendered_config_passes_nats_server_check() {
 #[test]
 fn a_broken_config_is_rejected_by_nats_server() {
     // The check above can fail: nats-server -t rejects what is not a valid configuration.
-    let dir = tempdir("nats-conf-broken");
+    let dir = common::fresh_dir("nats-conf-broken");
     let file = dir.join("broken.conf");
     std::fs::write(&file, "jetstream { max_file_store: lots }\n").expect("write");
     let output = Command::new(nats_server()).arg("-t").arg("-c").arg(&file).output().expect("run");
     assert!(!output.status.success());
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 #[test]
 fn three_servers_with_the_rendered_config_form_a_jetstream_cluster() {
     let server = nats_server();
-    let dir = tempdir("nats-cluster");
+    let dir = common::fresh_dir("nats-cluster");
     let release = Release { name: "t".into(), namespace: "ns".into() };
     let case = matrix::cases().into_iter().find(|c| c.name == "defaults").expect("defaults case");
     let conf = matrix::nats_conf(&case.render(&release)).expect("nats.conf");

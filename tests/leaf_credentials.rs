@@ -66,6 +66,21 @@ fn start(dir: &std::path::Path, name: &str, conf: &str, env: &[(String, String)]
         .expect("nats-server")
 }
 
+/// Server `name` (pod `<name>-nats-0`) from its rendered nats.conf and environment, on free
+/// ports; `mounts` turns the localized configuration's Secret paths into files. Returns the process
+/// and its client and monitoring ports.
+fn run(
+    dir: &std::path::Path,
+    name: &str,
+    (conf, env): &(String, Vec<Value>),
+    secrets: &BTreeMap<(&str, &str), &str>,
+    mounts: impl Fn(String) -> String,
+) -> (std::process::Child, u16, u16) {
+    let (client, http) = (free_port(), free_port());
+    let conf = mounts(localize(conf, dir, name, client, http));
+    (start(dir, name, &conf, &kubelet_env(env, &format!("{name}-nats-0"), secrets)), client, http)
+}
+
 fn localize(conf: &str, dir: &std::path::Path, name: &str, client: u16, http: u16) -> String {
     conf.replace("0.0.0.0:4222", &format!("127.0.0.1:{client}"))
         .replace("0.0.0.0:8222", &format!("127.0.0.1:{http}"))
@@ -90,9 +105,7 @@ fn wait_for(what: &str, within: Duration, dir: &std::path::Path, check: impl Fn(
 
 #[tokio::test]
 async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
-    let dir = std::env::temp_dir().join(format!("leaf-credentials-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::fresh_dir("leaf-credentials");
     let leaf_port = free_port();
     let secrets = BTreeMap::from([
         (("primary-nats-secret", "admin-password"), "admin"),
@@ -113,26 +126,17 @@ async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
     };
     assert!(!edge_spec("to-primary").to_string().contains(PASSWORD), "the CR holds no password");
 
-    let (primary_conf, primary_env) = render("primary", primary_spec);
-    let primary_conf = primary_conf.replace(&format!("0.0.0.0:{leaf_port}"), &format!("127.0.0.1:{leaf_port}"));
-    let (primary_client, primary_http) = (free_port(), free_port());
-    let mut servers = Servers(vec![start(
-        &dir,
-        "primary",
-        &localize(&primary_conf, &dir, "primary", primary_client, primary_http),
-        &kubelet_env(&primary_env, "primary-nats-0", &secrets),
-    )]);
+    let listen_on_localhost =
+        |conf: String| conf.replace(&format!("0.0.0.0:{leaf_port}"), &format!("127.0.0.1:{leaf_port}"));
+    let (primary, primary_client, _) =
+        run(&dir, "primary", &render("primary", primary_spec), &secrets, listen_on_localhost);
+    let mut servers = Servers(vec![primary]);
 
-    let (edge_conf, edge_env) = render("edge", edge_spec("to-primary"));
-    assert!(!edge_conf.contains(PASSWORD) && !edge_env.iter().any(|e| e.to_string().contains(PASSWORD)));
-    assert!(edge_conf.contains("$LEAF_REMOTE_0_URL_0"), "the URL comes from the environment:\n{edge_conf}");
-    let (edge_client, edge_http) = (free_port(), free_port());
-    servers.0.push(start(
-        &dir,
-        "edge",
-        &localize(&edge_conf, &dir, "edge", edge_client, edge_http),
-        &kubelet_env(&edge_env, "edge-nats-0", &secrets),
-    ));
+    let edge = render("edge", edge_spec("to-primary"));
+    assert!(!edge.0.contains(PASSWORD) && !edge.1.iter().any(|e| e.to_string().contains(PASSWORD)));
+    assert!(edge.0.contains("$LEAF_REMOTE_0_URL_0"), "the URL comes from the environment:\n{}", edge.0);
+    let (edge, edge_client, edge_http) = run(&dir, "edge", &edge, &secrets, |conf| conf);
+    servers.0.push(edge);
     wait_for("the edge's leaf connection", Duration::from_secs(20), &dir, || leaf_connections(edge_http) == 1);
 
     // A message published on the edge reaches a subscriber on the primary.
@@ -164,14 +168,8 @@ async fn an_edge_connects_to_the_primary_with_a_password_from_a_secret() {
     assert!(wrong.is_err(), "a wrong system password is refused");
 
     // An edge with the wrong password is refused.
-    let (wrong_conf, wrong_env) = render("wrong", edge_spec("wrong"));
-    let (wrong_client, wrong_http) = (free_port(), free_port());
-    servers.0.push(start(
-        &dir,
-        "wrong",
-        &localize(&wrong_conf, &dir, "wrong", wrong_client, wrong_http),
-        &kubelet_env(&wrong_env, "wrong-nats-0", &secrets),
-    ));
+    let (wrong, _, wrong_http) = run(&dir, "wrong", &render("wrong", edge_spec("wrong")), &secrets, |conf| conf);
+    servers.0.push(wrong);
     let log = dir.join("primary.log");
     wait_for("the primary refusing the wrong password", Duration::from_secs(20), &dir, || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("authentication error"))
@@ -211,9 +209,7 @@ fn mount(conf: &str, dir: &std::path::Path, server: &str, secrets: &[(&str, &[(&
 
 #[tokio::test]
 async fn leaf_connections_use_tls_and_an_untrusted_certificate_is_refused() {
-    let dir = std::env::temp_dir().join(format!("leaf-tls-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::fresh_dir("leaf-tls");
     let (ca, cert, key) = throwaway_ca();
     let (other_ca, _, _) = throwaway_ca();
     let leaf_port = free_port();
@@ -230,32 +226,22 @@ async fn leaf_connections_use_tls_and_an_untrusted_certificate_is_refused() {
         "urls": [format!("tls://127.0.0.1:{leaf_port}")], "tls": {"secretName": "primary-ca"},
         "user": "leafuser", "password": {"name": "leaf-auth", "key": "password"}}]}});
 
-    let (conf, env) = render("primary", primary_spec);
-    assert!(conf.contains("/etc/nats-tls/leafnodes/tls.crt"), "{conf}");
-    let conf = conf.replace(&format!("0.0.0.0:{leaf_port}"), &format!("127.0.0.1:{leaf_port}"));
-    let (client, http) = (free_port(), free_port());
-    let conf = mount(
-        &localize(&conf, &dir, "primary", client, http),
-        &dir,
-        "primary",
-        &[(
-            "/etc/nats-tls/leafnodes/",
-            &[("tls.crt", cert.as_str()), ("tls.key", key.as_str()), ("ca.crt", ca.as_str())],
-        )],
-    );
-    let mut servers = Servers(vec![start(&dir, "primary", &conf, &kubelet_env(&env, "primary-nats-0", &secrets))]);
+    let primary = render("primary", primary_spec);
+    assert!(primary.0.contains("/etc/nats-tls/leafnodes/tls.crt"), "{}", primary.0);
+    let files = [("tls.crt", cert.as_str()), ("tls.key", key.as_str()), ("ca.crt", ca.as_str())];
+    let (primary, _, http) = run(&dir, "primary", &primary, &secrets, |conf| {
+        let conf = conf.replace(&format!("0.0.0.0:{leaf_port}"), &format!("127.0.0.1:{leaf_port}"));
+        mount(&conf, &dir, "primary", &[("/etc/nats-tls/leafnodes/", &files)])
+    });
+    let mut servers = Servers(vec![primary]);
 
-    let (edge_conf, edge_env) = render("edge", edge_spec.clone());
-    assert!(edge_conf.contains("/etc/nats-remote-tls/0/ca.crt"), "{edge_conf}");
+    let edge = render("edge", edge_spec);
+    assert!(edge.0.contains("/etc/nats-remote-tls/0/ca.crt"), "{}", edge.0);
     let start_edge = |name: &str, trusted: &str| {
-        let (client, http) = (free_port(), free_port());
-        let conf = mount(
-            &localize(&edge_conf, &dir, name, client, http),
-            &dir,
-            name,
-            &[("/etc/nats-remote-tls/0/", &[("ca.crt", trusted)])],
-        );
-        (start(&dir, name, &conf, &kubelet_env(&edge_env, &format!("{name}-nats-0"), &secrets)), http)
+        let (child, _, http) = run(&dir, name, &edge, &secrets, |conf| {
+            mount(&conf, &dir, name, &[("/etc/nats-remote-tls/0/", &[("ca.crt", trusted)])])
+        });
+        (child, http)
     };
     let (edge, edge_http) = start_edge("edge", &ca);
     servers.0.push(edge);

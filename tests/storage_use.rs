@@ -18,9 +18,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn a_nearly_full_file_store_is_a_warning_before_publishing_fails() {
-    let dir = std::env::temp_dir().join(format!("storage-use-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = common::fresh_dir("storage-use");
     let http = free_port();
     let conf = dir.join("nats.conf");
     let store = dir.join("store").display().to_string();
