@@ -9,7 +9,7 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
 
 use super::request::{ConfigPut, FieldError, credentials_secret};
-use crate::api::nats::Nats;
+use crate::api::nats::{LeafRemote, Nats};
 
 /// The NATS cluster name of a CR: `spec.cluster.name`, else the CR's name.
 pub fn cluster_name(nats: &Nats) -> String {
@@ -92,7 +92,7 @@ impl Directory {
             spec["cluster"] = json!({"routes": routes});
         }
         if let Some(remotes) = &put.leaf_remotes {
-            spec["leafNodes"] = json!({"remotes": remotes});
+            spec["leafNodes"] = json!({"remotes": keep_authentication(&nats.spec.leaf_nodes.remotes, remotes)});
         }
         let params = PatchParams { field_manager: Some(self.field_manager.clone()), ..PatchParams::default() };
         crate::metrics::api_write("patch", "NATS");
@@ -103,6 +103,26 @@ impl Directory {
             .map_err(|e| api_failed("changing", &nats, e))?;
         Ok(patched.metadata.generation.unwrap_or_default())
     }
+}
+
+/// The remotes of a put, each keeping the user, password, token and TLS of the CR's remote with
+/// the same URLs (the control API names URLs and a credentials Secret only): a put that moves the
+/// remotes never drops how they authenticate.
+fn keep_authentication(existing: &[LeafRemote], put: &[LeafRemote]) -> Vec<LeafRemote> {
+    put.iter()
+        .map(|remote| match existing.iter().find(|old| old.urls == remote.urls) {
+            Some(old) if remote.credentials.is_none() => LeafRemote {
+                credentials: old.credentials.clone(),
+                user: old.user.clone(),
+                password: old.password.clone(),
+                token: old.token.clone(),
+                tls: old.tls.clone(),
+                ..remote.clone()
+            },
+            Some(old) => LeafRemote { tls: old.tls.clone(), ..remote.clone() },
+            None => remote.clone(),
+        })
+        .collect()
 }
 
 fn api_failed(step: &str, nats: &Nats, error: kube::Error) -> FieldError {
@@ -120,9 +140,25 @@ pub fn config_reply(nats: &Nats) -> Value {
         .leaf_nodes
         .remotes
         .iter()
-        .map(|r| match &r.credentials {
-            Some(secret) => json!({"urls": r.urls, "credentialsSecret": credentials_secret(secret)}),
-            None => json!({"urls": r.urls}),
+        .map(|r| {
+            let mut remote = json!({"urls": r.urls});
+            if let Some(secret) = &r.credentials {
+                remote["credentialsSecret"] = json!(credentials_secret(secret));
+            }
+            // How else it authenticates, set in the CR (a put keeps it for the same URLs).
+            if let Some(user) = &r.user {
+                remote["user"] = json!(user);
+            }
+            if let Some(secret) = &r.password {
+                remote["passwordSecret"] = json!(format!("{}/{}", secret.name, secret.key));
+            }
+            if let Some(secret) = &r.token {
+                remote["tokenSecret"] = json!(format!("{}/{}", secret.name, secret.key));
+            }
+            if let Some(tls) = &r.tls {
+                remote["tlsSecret"] = json!(tls.secret_name);
+            }
+            remote
         })
         .collect();
     json!({
@@ -155,4 +191,36 @@ pub fn status_reply(nats: &Nats) -> Value {
         "generation": nats.metadata.generation,
         "observedGeneration": status.observed_generation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::nats::{RemoteTls, SecretKeyRef};
+
+    fn remote(urls: &[&str]) -> LeafRemote {
+        serde_json::from_value(json!({"urls": urls})).expect("remote")
+    }
+
+    #[test]
+    fn a_put_keeps_how_the_same_remote_authenticates() {
+        let secret = |name: &str| SecretKeyRef { name: name.into(), key: "k".into() };
+        let old = LeafRemote {
+            user: Some("edge".into()),
+            password: Some(secret("pw")),
+            tls: Some(RemoteTls { secret_name: "ca".into(), client_certificate: false }),
+            ..remote(&["nats-leaf://a:7422"])
+        };
+        let kept =
+            keep_authentication(&[old.clone()], &[remote(&["nats-leaf://a:7422"]), remote(&["nats-leaf://b:7422"])]);
+        assert_eq!(kept[0], old, "same URLs: user, password and TLS stay");
+        assert_eq!(kept[1], remote(&["nats-leaf://b:7422"]), "a new remote has only what the put says");
+        let with_creds = LeafRemote { credentials: Some(secret("creds")), ..remote(&["nats-leaf://a:7422"]) };
+        let kept = keep_authentication(&[old], std::slice::from_ref(&with_creds));
+        assert_eq!(
+            (kept[0].password.clone(), kept[0].credentials.clone()),
+            (None, Some(secret("creds"))),
+            "the put's credentials win"
+        );
+    }
 }
