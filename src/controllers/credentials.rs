@@ -96,13 +96,16 @@ pub async fn master_key(client: &Client, namespace: &str, manager_name: &str) ->
     }
 }
 
-/// A password for `purpose` of the cluster with `uid`: HMAC-SHA256 of the master key.
+/// A password for `purpose` of the cluster with `uid`: HMAC-SHA256 of the master key. It starts
+/// with a letter: nats-server reads an environment variable's value as a configuration value, and
+/// one that starts with a digit or `-` is taken for a number and refused, so the server would not
+/// start.
 pub fn derive(key: &[u8], uid: &str, purpose: &str) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(purpose.as_bytes());
     mac.update(b"/");
     mac.update(uid.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    format!("p{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
 /// The credentials Secret of a release.
@@ -198,6 +201,11 @@ mod tests {
         assert_eq!(derive(&key, "uid-1", "nats-admin"), derive(&key, "uid-1", "nats-admin"));
         assert_ne!(derive(&key, "uid-1", "nats-admin"), derive(&key, "uid-2", "nats-admin"));
         assert_ne!(derive(&key, "uid-1", "nats-admin"), derive(&[8u8; 32], "uid-1", "nats-admin"));
-        assert_eq!(derive(&key, "uid-1", "nats-admin").len(), 43);
+        assert_eq!(derive(&key, "uid-1", "nats-admin").len(), 44);
+        // Whatever the key and UID: a letter first (a leading digit would stop nats-server).
+        for uid in 0..200 {
+            let password = derive(&key, &uid.to_string(), "nats-admin");
+            assert!(password.starts_with(|c: char| c.is_ascii_alphabetic()), "{password}");
+        }
     }
 }
