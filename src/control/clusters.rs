@@ -211,8 +211,10 @@ mod tests {
             tls: Some(RemoteTls { secret_name: "ca".into(), client_certificate: false }),
             ..remote(&["nats-leaf://a:7422"])
         };
-        let kept =
-            keep_authentication(&[old.clone()], &[remote(&["nats-leaf://a:7422"]), remote(&["nats-leaf://b:7422"])]);
+        let kept = keep_authentication(
+            std::slice::from_ref(&old),
+            &[remote(&["nats-leaf://a:7422"]), remote(&["nats-leaf://b:7422"])],
+        );
         assert_eq!(kept[0], old, "same URLs: user, password and TLS stay");
         assert_eq!(kept[1], remote(&["nats-leaf://b:7422"]), "a new remote has only what the put says");
         let with_creds = LeafRemote { credentials: Some(secret("creds")), ..remote(&["nats-leaf://a:7422"]) };
