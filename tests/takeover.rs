@@ -301,24 +301,14 @@ async fn upstream_installs_are_adopted_with_their_data_or_refused_untouched() {
 
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
     let before = sts_api.get("eventing-nats").await.expect("upstream's StatefulSet");
-    let uid_of = async |kind: &str| -> String {
-        let object = objects.iter().find(|o| o["kind"] == kind).expect("kind");
-        let api: Api<DynamicObject> = common::dynamic_api(&client, object).await.expect("api");
-        api.get(object["metadata"]["name"].as_str().expect("name")).await.expect("get").uid().expect("uid")
-    };
-    let mut uids_before = BTreeMap::new();
-    for kind in ["StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"] {
-        uids_before.insert(kind, uid_of(kind).await);
-    }
+    let uids_before = versions_or_uids(&client, &objects, true).await;
     let publisher_uids = versions_or_uids(&client, &publisher_objects, true).await;
 
     // Ours takes over.
     start_manager();
     wait_until(&crs, "eventing-nats", nats_ready_with(3), TIMEOUT).await;
 
-    for (kind, uid) in &uids_before {
-        assert_eq!(&uid_of(kind).await, uid, "{kind} was adopted in place, not re-created");
-    }
+    assert_eq!(versions_or_uids(&client, &objects, true).await, uids_before, "adopted in place, not re-created");
     let after = sts_api.get("eventing-nats").await.expect("StatefulSet");
     assert_eq!(after.uid(), before.uid());
     assert_eq!(after.labels().get("app.kubernetes.io/managed-by").map(String::as_str), Some("eventing-manager"));

@@ -9,7 +9,7 @@ mod live;
 mod readiness;
 mod resolve;
 
-pub use adopt::{UPSTREAM_MANAGERS, made_by_upstream_for};
+use adopt::made_by_upstream_for;
 pub use drift::contains;
 pub use error::ApplyError;
 pub use inventory::{MANAGED_BY_LABEL, MANAGER_NAME, Owner, owner_from_labels};
@@ -35,8 +35,6 @@ pub struct ApplyReport {
     pub unserved: Vec<String>,
     /// Objects still being deleted (by someone else): re-created once they are gone.
     pub terminating: Vec<String>,
-    /// Objects that Kyma's own managers made for this CR and that this apply took over.
-    pub adopted: Vec<String>,
 }
 
 /// What the manager last wrote to one object: the resource version and generation the API server
@@ -168,7 +166,6 @@ impl Applier {
                     .await
                     .map_err(|source| ApplyError::NotAdoptable { object: describe(manifest), source })?;
                 crate::metrics::api_write("replace", manifest.kind());
-                report.adopted.push(describe(manifest));
                 tracing::info!(object = %describe(manifest), "adopted from Kyma's manager");
             } else if let Some(live) = live {
                 if is_terminating(&live) {

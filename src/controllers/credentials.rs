@@ -97,9 +97,9 @@ pub async fn master_key(client: &Client, namespace: &str, manager_name: &str) ->
 }
 
 /// A password for `purpose` of the cluster with `uid`: HMAC-SHA256 of the master key. It starts
-/// with a letter: nats-server reads an environment variable's value as a configuration value, and
-/// one that starts with a digit or `-` is taken for a number and refused, so the server would not
-/// start.
+/// with a letter: nats-server reads an environment variable's value as a configuration value, where
+/// one that starts with `-` or a digit may be taken for a number (`12p`, `3Gb`) and refused, so the
+/// server would not start.
 pub fn derive(key: &[u8], uid: &str, purpose: &str) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(purpose.as_bytes());

@@ -376,13 +376,14 @@ impl Cluster {
 /// takes the first), if any. One being deleted is not used: the module provisions its own.
 fn cluster_in_namespace(eventing: &Eventing, ctx: &Context) -> Option<Nats> {
     let namespace = eventing.namespace();
-    let all = ctx.crs.nats.state();
-    let usable: Vec<&Nats> = all
+    ctx.crs
+        .nats
+        .state()
         .iter()
         .filter_map(|guard| guard.0.as_ref().ok())
         .filter(|nats| nats.namespace() == namespace && nats.meta().deletion_timestamp.is_none())
-        .collect();
-    usable.iter().min_by_key(|nats| super::seniority::rank(nats.meta())).map(|nats| (*nats).clone())
+        .min_by_key(|nats| super::seniority::rank(nats.meta()))
+        .cloned()
 }
 
 /// Warnings when the stream cannot work on `cluster`: more replicas than servers, or a maximum size

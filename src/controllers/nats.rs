@@ -222,7 +222,7 @@ fn tls_listeners(spec: &NatsSpec) -> Vec<(&'static str, &Tls)> {
 
 /// Names of the Secrets a spec refers to (for the Secret watch).
 pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
-    secret_references(spec).into_iter().map(|(_, r)| r.name.clone()).collect()
+    secret_references(spec).into_iter().map(|(_, r)| r.name).collect()
 }
 
 fn kube_error(step: &'static str, object: String) -> impl FnOnce(kube::Error) -> ReconcileError {
@@ -465,16 +465,22 @@ pub async fn check_secret_keys(
     references: &[(String, SecretKeyRef)],
 ) -> Result<(), ReconcileError> {
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    // A TLS Secret is named for several keys: each Secret is read once.
+    let mut read: BTreeMap<&str, Option<Secret>> = BTreeMap::new();
     for (field, reference) in references {
-        let secret = secrets
-            .get_opt(&reference.name)
-            .await
-            .map_err(kube_error("reading referenced Secret", format!("{namespace}/{}", reference.name)))?;
+        if !read.contains_key(reference.name.as_str()) {
+            let secret = secrets
+                .get_opt(&reference.name)
+                .await
+                .map_err(kube_error("reading referenced Secret", format!("{namespace}/{}", reference.name)))?;
+            read.insert(&reference.name, secret);
+        }
+        let secret = &read[reference.name.as_str()];
         let has_key = |s: &Secret| {
             s.data.as_ref().is_some_and(|d| d.contains_key(&reference.key))
                 || s.string_data.as_ref().is_some_and(|d| d.contains_key(&reference.key))
         };
-        let problem = match &secret {
+        let problem = match secret {
             None => format!("names the Secret {namespace}/{}, which does not exist", reference.name),
             Some(secret) if !has_key(secret) => {
                 format!(
@@ -506,7 +512,6 @@ async fn check_storage_class(ctx: &Context, spec: &NatsSpec) -> Result<(), Recon
     }
 }
 
-/// A Warning when the pods run in fewer zones than they could (min of replicas and zones with nodes).
 /// The `StorageAvailable` condition (and a warning when a server's file store is nearly full) from
 /// every server's `/jsz`; the metric follows.
 async fn storage_use(ctx: &Context, namespace: &str, release: &str, size: i32) -> (Decided, Option<String>) {

@@ -114,8 +114,8 @@ pub trait Module:
     }
     fn current_conditions(&self) -> Vec<Condition>;
     fn current_status(&self) -> Value;
-    /// The complete status to publish; `snapshot` is `None` when the reconcile failed before it.
-    /// `observed` is `None` when the reconcile failed before it: fields it would give keep their values.
+    /// The complete status to publish; `observed` (the snapshot after apply and the assessment) is
+    /// `None` when the reconcile failed before it: the fields it would give keep their values.
     fn status(&self, state: State, conditions: Vec<Condition>, observed: Option<(&Snapshot, &Assessment)>) -> Value;
 }
 
