@@ -64,6 +64,27 @@ fn nats_cases() -> Vec<(Value, &'static str)> {
             json!({"systemAccount": {"users": [{"user": "ops", "password": {"name": "s", "key": "k"}}, {"user": "ops", "password": {"name": "t", "key": "k"}}]}}),
             "spec.systemAccount.users[1]",
         ),
+        (json!({"accounts": [{"name": "$G"}]}), "spec.accounts[0].name"),
+        (json!({"accounts": [{"name": "1st"}]}), "spec.accounts[0].name"),
+        (
+            json!({"accounts": [{"name": "APP", "users": [{"user": "admin", "password": {"name": "s", "key": "k"}}]}]}),
+            "spec.accounts",
+        ),
+        (
+            json!({"accounts": [{"name": "A", "users": [{"user": "u", "password": {"name": "s", "key": "k"}}]}, {"name": "B", "users": [{"user": "u", "password": {"name": "t", "key": "k"}}]}]}),
+            "spec.accounts",
+        ),
+        (
+            json!({"systemAccount": {"users": [{"user": "ops", "password": {"name": "s", "key": "k"}}]}, "accounts": [{"name": "A", "users": [{"user": "ops", "password": {"name": "t", "key": "k"}}]}]}),
+            "spec.accounts",
+        ),
+        (json!({"accounts": [{"name": "A"}], "defaultAccount": "B"}), "spec.defaultAccount"),
+        (json!({"defaultAccount": "A"}), "spec.defaultAccount"),
+        (
+            json!({"leafNodes": {"enabled": true, "authorization": {"user": "leaf", "password": {"name": "s", "key": "k"}, "account": "B"}}, "accounts": [{"name": "A"}]}),
+            "spec.leafNodes.authorization.account",
+        ),
+        (json!({"leafNodes": {"remotes": [{"urls": ["nats-leaf://p"], "account": "B"}]}}), "spec.leafNodes.remotes"),
         (json!({"tls": {"leafNodes": {"secretName": "Not_A_Secret"}}}), "spec.tls.leafNodes.secretName"),
         (
             json!({"leafNodes": {"remotes": [{"urls": ["tls://p:7422"], "tls": {"secretName": "UPPER"}}]}}),
@@ -111,6 +132,19 @@ fn good_nats() -> Vec<Value> {
             {"urls": ["nats-leaf://q:32222"], "token": {"name": "leaf", "key": "token"}}
         ]}}),
         json!({"labels": {"example.com/team": "a.b-c_d", "empty": ""}, "annotations": {"note": "any text at all"}}),
+        json!({
+            "accounts": [
+                {"name": "APP", "users": [{"user": "orders", "password": {"name": "s", "key": "orders"}}]},
+                {"name": "AUDIT", "jetStream": false, "users": [{"user": "audit", "password": {"name": "s", "key": "audit"}}]}
+            ],
+            "defaultAccount": "APP",
+            "systemAccount": {"users": [{"user": "ops", "password": {"name": "s", "key": "ops"}}]},
+            "leafNodes": {
+                "enabled": true,
+                "authorization": {"user": "leaf", "password": {"name": "s", "key": "leaf"}, "account": "AUDIT"},
+                "remotes": [{"urls": ["nats-leaf://p"], "account": "APP"}]
+            }
+        }),
     ]
 }
 

@@ -267,6 +267,10 @@ async fn nats_rejects_shrinking_storage_and_changing_immutable_fields() {
         (json!({"jetStream": {"enabled": false}}), &["spec.jetStream.enabled", "immutable"]),
         (json!({"cluster": {"name": "beta"}}), &["spec.cluster.name", "immutable once set"]),
         (json!({"cluster": {"name": null}}), &["spec.cluster.name", "immutable once set"]),
+        (
+            json!({"accounts": [{"name": "APP"}], "defaultAccount": "APP"}),
+            &["spec.accounts cannot be added to a cluster with JetStream"],
+        ),
     ];
     for (patch, expected) in cases {
         let message = rejection(merge(patch.clone()).await);
@@ -285,6 +289,23 @@ async fn nats_rejects_shrinking_storage_and_changing_immutable_fields() {
     let same =
         merge(json!({"jetStream": {"fileStorage": {"size": "3072Mi"}}})).await.expect("an equal quantity is allowed");
     assert_eq!(at(&same, "spec.jetStream.fileStorage.size"), "3072Mi");
+
+    // Accounts of a cluster with JetStream stay; without JetStream they may come and go.
+    let with_accounts = json!({"accounts": [{"name": "APP"}], "defaultAccount": "APP"});
+    create(&nats, &object::<Nats>("accounts", with_accounts)).await.expect("create");
+    let emptied = nats
+        .patch(
+            "accounts",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"accounts": null, "defaultAccount": null}})),
+        )
+        .await;
+    assert!(rejection(emptied).contains("nor all removed"));
+    let core = json!({"jetStream": {"enabled": false}});
+    create(&nats, &object::<Nats>("core", core)).await.expect("create");
+    nats.patch("core", &PatchParams::default(), &Patch::Merge(json!({"spec": {"accounts": [{"name": "APP"}]}})))
+        .await
+        .expect("core NATS may get accounts");
 
     // A name may be set once on a cluster that had none.
     create(&nats, &object::<Nats>("unnamed", json!({}))).await.expect("create");

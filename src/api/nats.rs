@@ -30,6 +30,31 @@ use super::validate::cel;
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.defaultAccount) || (has(self.accounts) && self.accounts.exists(a, a.name == self.defaultAccount))",
+    "message": "spec.defaultAccount must name one of spec.accounts[].name",
+    "fieldPath": ".defaultAccount"
+}, {
+    "rule": "!has(self.leafNodes) || !has(self.leafNodes.authorization) || !has(self.leafNodes.authorization.account) || (has(self.accounts) && self.accounts.exists(a, a.name == self.leafNodes.authorization.account))",
+    "message": "spec.leafNodes.authorization.account must name one of spec.accounts[].name",
+    "fieldPath": ".leafNodes.authorization.account"
+}, {
+    "rule": "!has(self.leafNodes) || !has(self.leafNodes.remotes) || self.leafNodes.remotes.all(r, !has(r.account) || (has(self.accounts) && self.accounts.exists(a, a.name == r.account)))",
+    "message": "spec.leafNodes.remotes[].account must name one of spec.accounts[].name",
+    "fieldPath": ".leafNodes.remotes"
+}, {
+    "rule": "!has(self.accounts) || !has(self.systemAccount) || !has(self.systemAccount.users) || self.accounts.all(a, !has(a.users) || a.users.all(u, !self.systemAccount.users.exists(s, s.user == u.user)))",
+    "message": "spec.accounts[].users[].user must differ from every spec.systemAccount.users[].user (nats-server needs each user once)",
+    "fieldPath": ".accounts"
+}, {
+    "rule": "!has(self.accounts) || self.accounts.all(a, !has(a.users) || self.accounts.all(b, a.name == b.name || !has(b.users) || a.users.all(u, !b.users.exists(v, v.user == u.user))))",
+    "message": "spec.accounts[].users[].user must be unique across all accounts (nats-server needs each user once)",
+    "fieldPath": ".accounts"
+}, {
+    "rule": "(has(self.jetStream) && has(self.jetStream.enabled) && !self.jetStream.enabled) || (has(self.accounts) && size(self.accounts) > 0) == (has(oldSelf.accounts) && size(oldSelf.accounts) > 0)",
+    "message": "spec.accounts cannot be added to a cluster with JetStream that has none, nor all removed: clients without credentials keep their streams in the global account, which has no JetStream once accounts exist (and the accounts' streams would be hidden when they go); re-create the CR",
+    "fieldPath": ".accounts"
+}]))]
 pub struct NatsSpec {
     #[serde(default)]
     pub cluster: Cluster,
@@ -68,6 +93,35 @@ pub struct NatsSpec {
     /// The system account (`$SYS`): monitoring and administration across the cluster.
     #[serde(default, skip_serializing_if = "SystemAccount::is_empty")]
     pub system_account: SystemAccount,
+    /// Accounts of your own, each with its users (passwords from Secrets). Once there is one,
+    /// clients without credentials are refused unless `defaultAccount` names where they go, and
+    /// the global account has no JetStream. With JetStream on, set them when the CR is created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub accounts: Vec<Account>,
+    /// The account of clients that connect without credentials (Eventing's publisher among them),
+    /// one of `accounts`; unset with accounts: such clients are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z][A-Za-z0-9_-]*$"))]
+    pub default_account: Option<String>,
+}
+
+/// An account: a subject namespace of its own, with its users and (optionally) JetStream.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// Letters, digits, '_' and '-' (not the reserved `$G` and `$SYS`).
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z][A-Za-z0-9_-]*$"))]
+    pub name: String,
+    /// Whether the account's clients may use JetStream (within the servers' limits).
+    #[serde(default = "default_true")]
+    pub jet_stream: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["user"], "x-kubernetes-validations" = [{
+        "rule": "self.all(u, u.user != 'admin')",
+        "message": "spec.accounts[].users[].user must not be admin (the manager's generated system user)"
+    }]))]
+    pub users: Vec<User>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -345,6 +399,11 @@ pub struct LeafAuthorization {
     pub user: String,
     /// The Secret key holding the password.
     pub password: SecretKeyRef,
+    /// The account leaf connections bind to, one of `spec.accounts`; unset: `spec.defaultAccount`,
+    /// else the global account (where clients without credentials are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z][A-Za-z0-9_-]*$"))]
+    pub account: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -381,6 +440,11 @@ pub struct LeafRemote {
     /// TLS towards the remote (its URLs then use TLS whatever their scheme says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<RemoteTls>,
+    /// The local account whose messages the connection carries, one of `spec.accounts`; unset:
+    /// `spec.defaultAccount`, else the global account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z][A-Za-z0-9_-]*$"))]
+    pub account: Option<String>,
 }
 
 /// A key of a Secret in the same namespace as the CR.

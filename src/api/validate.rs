@@ -264,22 +264,7 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
             return Err(FieldError::new(field, format!("{} is not a Secret name", quote(secret))));
         }
     }
-    let mut seen = BTreeSet::new();
-    for (j, user) in spec.system_account.users.iter().enumerate() {
-        let field = format!("spec.systemAccount.users[{j}].user");
-        if !user_name_ok(&user.user) {
-            return Err(FieldError::new(
-                field,
-                format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(&user.user)),
-            ));
-        }
-        if user.user == "admin" {
-            return Err(FieldError::new(field, "must not be admin (the manager's generated user)"));
-        }
-        if !seen.insert(user.user.as_str()) {
-            return Err(FieldError::new(field, format!("{} is named twice", quote(&user.user))));
-        }
-    }
+    accounts(spec)?;
     if let Some(ports) = &spec.service.node_ports {
         for (name, port) in [("client", ports.client), ("leafNodes", ports.leaf_nodes)] {
             if let Some(port) = port
@@ -295,6 +280,76 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
     metadata_map(&spec.labels, "spec.labels", true)?;
     metadata_map(&spec.annotations, "spec.annotations", false)?;
     resources(spec.resources.as_ref(), "spec.resources")
+}
+
+/// Accounts, their users and the accounts leaf connections name. nats-server needs each user
+/// once across all accounts; `admin` is the manager's.
+fn accounts(spec: &NatsSpec) -> Result<(), FieldError> {
+    let system =
+        spec.system_account.users.iter().enumerate().map(|(j, u)| (format!("spec.systemAccount.users[{j}].user"), u));
+    let own = spec.accounts.iter().enumerate().flat_map(|(a, account)| {
+        account.users.iter().enumerate().map(move |(j, u)| (format!("spec.accounts[{a}].users[{j}].user"), u))
+    });
+    let mut seen = BTreeSet::new();
+    for (field, user) in system.chain(own) {
+        if !user_name_ok(&user.user) {
+            return Err(FieldError::new(
+                field,
+                format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(&user.user)),
+            ));
+        }
+        if user.user == "admin" {
+            return Err(FieldError::new(field, "must not be admin (the manager's generated user)"));
+        }
+        if !seen.insert(user.user.as_str()) {
+            return Err(FieldError::new(
+                field,
+                format!("{} is named twice (each user once across all accounts)", quote(&user.user)),
+            ));
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (a, account) in spec.accounts.iter().enumerate() {
+        if !account_name_ok(&account.name) {
+            return Err(FieldError::new(
+                format!("spec.accounts[{a}].name"),
+                format!("{} must be 1-64 letters, digits, '_' or '-', beginning with a letter", quote(&account.name)),
+            ));
+        }
+        if !names.insert(account.name.as_str()) {
+            return Err(FieldError::new(
+                format!("spec.accounts[{a}].name"),
+                format!("{} is named twice", quote(&account.name)),
+            ));
+        }
+    }
+    let auth_account = spec.leaf_nodes.authorization.as_ref().and_then(|a| a.account.as_ref());
+    let named = [
+        ("spec.defaultAccount".to_owned(), spec.default_account.as_ref()),
+        ("spec.leafNodes.authorization.account".to_owned(), auth_account),
+    ]
+    .into_iter()
+    .chain(
+        spec.leaf_nodes
+            .remotes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("spec.leafNodes.remotes[{i}].account"), r.account.as_ref())),
+    );
+    for (field, account) in named {
+        if let Some(account) = account
+            && !names.contains(account.as_str())
+        {
+            return Err(FieldError::new(field, format!("{} must name one of spec.accounts[].name", quote(account))));
+        }
+    }
+    Ok(())
+}
+
+fn account_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
 }
 
 /// Upstream's domain rule: empty, or labels of 1-63 letters, digits and inner '-', joined by '.'.

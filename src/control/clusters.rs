@@ -105,7 +105,7 @@ impl Directory {
     }
 }
 
-/// The remotes of a put, each keeping the user, password, token and TLS of the CR's remote with
+/// The remotes of a put, each keeping the user, password, token, TLS and account of the CR's remote with
 /// the same URLs (the control API names URLs and a credentials Secret only): a put that moves the
 /// remotes never drops how they authenticate.
 fn keep_authentication(existing: &[LeafRemote], put: &[LeafRemote]) -> Vec<LeafRemote> {
@@ -117,9 +117,10 @@ fn keep_authentication(existing: &[LeafRemote], put: &[LeafRemote]) -> Vec<LeafR
                 password: old.password.clone(),
                 token: old.token.clone(),
                 tls: old.tls.clone(),
+                account: old.account.clone(),
                 ..remote.clone()
             },
-            Some(old) => LeafRemote { tls: old.tls.clone(), ..remote.clone() },
+            Some(old) => LeafRemote { tls: old.tls.clone(), account: old.account.clone(), ..remote.clone() },
             None => remote.clone(),
         })
         .collect()
@@ -157,6 +158,9 @@ pub fn config_reply(nats: &Nats) -> Value {
             }
             if let Some(tls) = &r.tls {
                 remote["tlsSecret"] = json!(tls.secret_name);
+            }
+            if let Some(account) = &r.account {
+                remote["account"] = json!(account);
             }
             remote
         })
@@ -209,13 +213,14 @@ mod tests {
             user: Some("edge".into()),
             password: Some(secret("pw")),
             tls: Some(RemoteTls { secret_name: "ca".into(), client_certificate: false }),
+            account: Some("APP".into()),
             ..remote(&["nats-leaf://a:7422"])
         };
         let kept = keep_authentication(
             std::slice::from_ref(&old),
             &[remote(&["nats-leaf://a:7422"]), remote(&["nats-leaf://b:7422"])],
         );
-        assert_eq!(kept[0], old, "same URLs: user, password and TLS stay");
+        assert_eq!(kept[0], old, "same URLs: user, password, TLS and account stay");
         assert_eq!(kept[1], remote(&["nats-leaf://b:7422"]), "a new remote has only what the put says");
         let with_creds = LeafRemote { credentials: Some(secret("creds")), ..remote(&["nats-leaf://a:7422"]) };
         let kept = keep_authentication(&[old], std::slice::from_ref(&with_creds));

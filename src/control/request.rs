@@ -188,7 +188,15 @@ fn remotes(value: &Value) -> Result<Vec<LeafRemote>, FieldError> {
             .get("credentialsSecret")
             .map(|v| secret_ref(v, &format!("{field}.credentialsSecret")))
             .transpose()?;
-        remotes.push(LeafRemote { urls, credentials, user: None, password: None, token: None, tls: None });
+        remotes.push(LeafRemote {
+            urls,
+            credentials,
+            user: None,
+            password: None,
+            token: None,
+            tls: None,
+            account: None,
+        });
     }
     Ok(remotes)
 }

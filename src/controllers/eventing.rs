@@ -349,6 +349,18 @@ impl Cluster {
         }
     }
 
+    /// Why the publisher, which connects without credentials, is refused, if it is.
+    fn refuses_publisher(&self) -> Option<String> {
+        let Cluster::Cr(nats) = self else { return None };
+        (!nats.spec.accounts.is_empty() && nats.spec.default_account.is_none()).then(|| {
+            format!(
+                "spec.defaultAccount of the NATS CR {}/{} is unset while it has spec.accounts: the publisher connects without credentials and is refused; set spec.defaultAccount",
+                nats.namespace().unwrap_or_default(),
+                nats.name_any()
+            )
+        })
+    }
+
     /// The JetStream store of each server for `kind` (None: that store is off), and the field that sets it.
     fn store(&self, kind: StreamStorageType) -> (Option<String>, String) {
         let Cluster::Cr(nats) = self else {
@@ -358,6 +370,15 @@ impl Cluster {
         let jet_stream = &nats.spec.jet_stream;
         if !jet_stream.enabled {
             return (None, format!("spec.jetStream.enabled of the NATS CR {name}: JetStream is off"));
+        }
+        let default_account = nats.spec.default_account.as_deref();
+        if let Some(a) = nats.spec.accounts.iter().position(|a| Some(a.name.as_str()) == default_account)
+            && !nats.spec.accounts[a].jet_stream
+        {
+            return (
+                None,
+                format!("spec.accounts[{a}].jetStream of the NATS CR {name}: the default account has no JetStream"),
+            );
         }
         match kind {
             StreamStorageType::File => (
@@ -390,7 +411,7 @@ fn cluster_in_namespace(eventing: &Eventing, ctx: &Context) -> Option<Nats> {
 /// that does not fit its JetStream store with headroom (a full store refuses every publish).
 fn stream_fits(spec: &EventingSpec, cluster: &Cluster) -> Vec<String> {
     let config = spec.backend_config();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = cluster.refuses_publisher().into_iter().collect();
     let servers = cluster.servers();
     if config.nats_stream_replicas > servers {
         warnings.push(format!(
@@ -565,5 +586,30 @@ mod tests {
         for (kind, name) in [("Deployment", &names.publisher), ("StatefulSet", &names.nats.fullname)] {
             assert!(rendered.iter().any(|m| m.kind() == kind && m.name() == name), "{kind} {name}");
         }
+    }
+
+    #[test]
+    fn a_nats_cr_with_accounts_warns_when_the_publisher_cannot_publish() {
+        let eventing = spec(json!({"backend": {"type": "NATS", "config": {"natsStreamMaxSize": "100Mi"}}}));
+        let nats = |spec: Value| {
+            let mut nats = Nats::new("primary", serde_json::from_value(spec).expect("NATS spec"));
+            nats.metadata.namespace = Some("ns".into());
+            Cluster::Cr(Box::new(nats))
+        };
+        let user = json!({"user": "orders", "password": {"name": "s", "key": "k"}});
+        assert_eq!(stream_fits(&eventing, &nats(json!({}))), Vec::<String>::new(), "no accounts: $G");
+        let refused = stream_fits(&eventing, &nats(json!({"accounts": [{"name": "APP", "users": [user]}]})));
+        assert!(
+            refused.len() == 1 && refused[0].contains("spec.defaultAccount of the NATS CR ns/primary"),
+            "{refused:?}"
+        );
+        let with_default = nats(json!({"accounts": [{"name": "APP", "users": [user]}], "defaultAccount": "APP"}));
+        assert_eq!(stream_fits(&eventing, &with_default), Vec::<String>::new());
+        let no_js = nats(json!({"accounts": [{"name": "APP", "jetStream": false}], "defaultAccount": "APP"}));
+        let warnings = stream_fits(&eventing, &no_js);
+        assert!(
+            warnings.len() == 1 && warnings[0].contains("spec.accounts[0].jetStream of the NATS CR ns/primary"),
+            "{warnings:?}"
+        );
     }
 }

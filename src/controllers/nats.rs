@@ -28,6 +28,8 @@ pub const FINALIZER: &str = "nats.operator.kyma-project.io/finalizer";
 /// The key of the system account's admin password in the credentials Secret (the chart reads it).
 pub const ADMIN_PASSWORD_KEY: &str = "admin-password";
 const CLIENT_PORT: u16 = 4222;
+/// nats-server's global account: clients without credentials when there are no accounts.
+const GLOBAL_ACCOUNT: &str = "$G";
 /// Pod template annotation with the credentials Secret's UID: re-created credentials roll the servers.
 pub const CREDENTIALS_ANNOTATION: &str = "eventing-manager.kyma-project.io/credentials-uid";
 
@@ -108,10 +110,19 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
             "enabled": leaf.enabled,
             "port": leaf.port,
             "authorization": match &leaf.authorization {
-                Some(auth) => json!({"enabled": true, "user": auth.user, "passwordSecret": {"name": auth.password.name, "key": auth.password.key}}),
+                Some(auth) => json!({
+                    "enabled": true,
+                    "user": auth.user,
+                    "passwordSecret": {"name": auth.password.name, "key": auth.password.key},
+                    "account": bound_account(spec, auth.account.as_deref()),
+                }),
                 None => json!({"enabled": false}),
             },
-            "remotes": leaf.remotes.iter().enumerate().map(|(i, remote)| remote_values(i, remote)).collect::<Vec<_>>(),
+            "remotes": leaf.remotes.iter().enumerate().map(|(i, remote)| {
+                let mut values = remote_values(i, remote);
+                values["account"] = json!(bound_account(spec, remote.account.as_deref()));
+                values
+            }).collect::<Vec<_>>(),
         },
         "service": {
             "type": match spec.service.kind { ServiceType::ClusterIP => "ClusterIP", ServiceType::NodePort => "NodePort" },
@@ -128,6 +139,16 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 "passwordSecret": {"name": user.password.name, "key": user.password.key},
             })).collect::<Vec<_>>(),
         },
+        "accounts": spec.accounts.iter().enumerate().map(|(a, account)| json!({
+            "name": account.name,
+            "jetStream": account.jet_stream,
+            "users": account.users.iter().enumerate().map(|(j, user)| json!({
+                "user": user.user,
+                "passwordEnv": format!("ACCOUNT_{a}_USER_{j}_PASSWORD"),
+                "passwordSecret": {"name": user.password.name, "key": user.password.key},
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "defaultAccount": spec.default_account.as_deref().unwrap_or_default(),
         "logging": {"debug": spec.logging.debug, "trace": spec.logging.trace},
         "labels": spec.labels,
         "annotations": spec.annotations,
@@ -137,6 +158,12 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     }
     crate::chart::merge_values(&mut values, &NatsNames::of(name).values());
     values
+}
+
+/// The account a leaf connection binds to: `named`, else the default account, else the global
+/// account (where clients without credentials are when there are no accounts).
+fn bound_account<'s>(spec: &'s NatsSpec, named: Option<&'s str>) -> &'s str {
+    named.or(spec.default_account.as_deref()).unwrap_or(GLOBAL_ACCOUNT)
 }
 
 /// The chart values of leaf remote `i`. A password or token goes into the URLs only in the pod's
@@ -185,6 +212,11 @@ pub fn secret_references(spec: &NatsSpec) -> Vec<(String, SecretKeyRef)> {
     }
     for (j, user) in spec.system_account.users.iter().enumerate() {
         references.push((format!("spec.systemAccount.users[{j}].password"), user.password.clone()));
+    }
+    for (a, account) in spec.accounts.iter().enumerate() {
+        for (j, user) in account.users.iter().enumerate() {
+            references.push((format!("spec.accounts[{a}].users[{j}].password"), user.password.clone()));
+        }
     }
     for (listener, tls) in tls_listeners(spec) {
         let field = format!("spec.tls.{listener}.secretName");

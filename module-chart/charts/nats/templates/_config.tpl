@@ -75,7 +75,7 @@ leafnodes {
   authorization {
     user: {{quote (required "leafNodes.authorization.user is required when leaf node authorization is enabled" Values.leafNodes.authorization.user)}}
     password: $LEAFNODE_PASSWORD
-    account: "$G"
+    account: {{quote Values.leafNodes.authorization.account}}
   }
 {{/if}}
 {{/if}}
@@ -88,7 +88,7 @@ leafnodes {
 {{else}}
       urls: [{{#each urls}}{{#unless @first}}, {{/unless}}{{quote this}}{{/each}}]
 {{/if}}
-      account: "$G"
+      account: {{quote account}}
 {{#if credentialsSecret}}
       credentials: "/etc/nats-remotes/{{@index}}/{{credentialsSecret.key}}"
 {{/if}}
@@ -107,9 +107,14 @@ leafnodes {
 }
 {{/if}}
 
+{{#if Values.accounts}}
+# Accounts of the CR: the global account ($G) has no JetStream now, and clients without
+# credentials {{#if Values.defaultAccount}}use {{quote Values.defaultAccount}} (as the user "$default").{{else}}are refused.{{/if}}
+{{else}}
 # Clients without credentials use the global account ($G), where JetStream keeps its streams, and
 # the system account is "$SYS", where the JetStream cluster keeps its metadata: the layout of Kyma's
 # nats-manager (/data/jetstream/$G, /data/jetstream/$SYS), so a taken-over volume is read as is.
+{{/if}}
 accounts {
   "$SYS" {
     users: [
@@ -119,5 +124,23 @@ accounts {
 {{/each}}
     ]
   }
+{{#each Values.accounts}}
+  {{quote name}} {
+{{#if jetStream}}
+    jetstream: enabled
+{{/if}}
+    users: [
+{{#each users}}
+      {user: {{quote user}}, password: ${{passwordEnv}}}
+{{/each}}
+{{#if (eq name @root.Values.defaultAccount)}}
+      {user: "$default"}
+{{/if}}
+    ]
+  }
+{{/each}}
 }
 system_account: "$SYS"
+{{#if Values.defaultAccount}}
+no_auth_user: "$default"
+{{/if}}
