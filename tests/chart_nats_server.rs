@@ -16,6 +16,7 @@ fn secrets_env(command: &mut Command) -> &mut Command {
     command
         .env("ADMIN_PASSWORD", "admin-secret")
         .env("LEAFNODE_PASSWORD", "leaf-secret")
+        .env("ACCOUNT_0_USER_0_PASSWORD", "orders-secret")
         .env("LEAF_REMOTE_0_URL_0", "nats-leaf://edge:leaf-secret@primary:7422")
 }
 

@@ -35,6 +35,20 @@ pub fn cases() -> Vec<Case> {
                 "urlEnvs": [{"name": "LEAF_REMOTE_0_URL_0", "value": "nats-leaf://edge:$(LEAF_REMOTE_0_SECRET)@primary:7422"}]
             }]}}}),
         ),
+        case(
+            "accounts",
+            json!({"nats": {
+                "accounts": [
+                    {"name": "APP", "jetStream": true, "users": [{"user": "orders", "passwordEnv": "ACCOUNT_0_USER_0_PASSWORD", "passwordSecret": {"name": "app-users", "key": "orders"}}]},
+                    {"name": "AUDIT", "jetStream": false, "users": []}
+                ],
+                "defaultAccount": "APP",
+                "leafNodes": {
+                    "enabled": true,
+                    "authorization": {"enabled": true, "user": "edge", "passwordSecret": {"name": "leaf-auth", "key": "password"}, "account": "AUDIT"}
+                }
+            }}),
+        ),
         case("five-nodes", json!({"nats": {"cluster": {"size": 5, "routes": ["nats://other-cluster:6222"]}}})),
         case(
             "memory-only",

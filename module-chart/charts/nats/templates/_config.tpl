@@ -88,7 +88,7 @@ leafnodes {
 {{else}}
       urls: [{{#each urls}}{{#unless @first}}, {{/unless}}{{quote this}}{{/each}}]
 {{/if}}
-      account: {{quote account}}
+      account: {{quote (default "$G" account)}}
 {{#if credentialsSecret}}
       credentials: "/etc/nats-remotes/{{@index}}/{{credentialsSecret.key}}"
 {{/if}}
