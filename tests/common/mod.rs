@@ -8,6 +8,7 @@ pub mod crs;
 pub mod matrix;
 pub mod nats;
 pub mod process;
+pub mod sites;
 
 use std::time::Duration;
 
