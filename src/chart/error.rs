@@ -19,6 +19,8 @@ pub enum ChartError {
     BadDocument { template: String, index: usize, message: String, document: String },
     #[error("document {index} rendered by {template} is not a Kubernetes object: {message}")]
     NotAnObject { template: String, index: usize, message: String },
+    #[error("values: {key}: {message}")]
+    BadValue { key: String, message: String },
     #[error("--set {expression:?}: {message}")]
     BadSet { expression: String, message: String },
 }

@@ -18,6 +18,8 @@ pub struct Chart {
     pub dependencies: Vec<Dependency>,
     /// The chart's `values.yaml` (an empty map when it has none).
     pub values: Value,
+    /// The chart's `values.schema.json`: the values of a render must match it.
+    pub schema: Option<Value>,
     /// Manifest templates by file name, rendered in name order.
     pub templates: BTreeMap<String, String>,
     /// Partials by name: `_labels.tpl` in chart `nats` is `nats.labels`.
@@ -81,6 +83,16 @@ impl Chart {
                 Err(e) => return Err(ChartError::BadYaml { path: at("values.yaml"), message: e.to_string() }),
             },
         };
+        let schema = match files.get("values.schema.json") {
+            None => None,
+            Some(text) => {
+                let schema: Value = serde_json::from_str(text)
+                    .map_err(|e| ChartError::BadYaml { path: at("values.schema.json"), message: e.to_string() })?;
+                super::schema::check_schema(&schema, &at("values.schema.json"))
+                    .map_err(|message| ChartError::BadChart { path: at("values.schema.json"), message })?;
+                Some(schema)
+            }
+        };
 
         let mut templates = BTreeMap::new();
         let mut partials = BTreeMap::new();
@@ -120,6 +132,7 @@ impl Chart {
             path: label.to_owned(),
             dependencies: meta.dependencies,
             values,
+            schema,
             templates,
             partials,
             subcharts,

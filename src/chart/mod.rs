@@ -1,7 +1,8 @@
 //! The chart engine: Helm-shaped charts whose templates are Handlebars. Pure: no Kubernetes client.
 //!
-//! load (a directory or embedded files) → values (defaults < parent < overrides) → render each chart
-//! and enabled subchart in strict mode → split into documents → objects in apply order.
+//! load (a directory or embedded files) → values (defaults < parent < overrides) → checked against
+//! each chart's `values.schema.json` → render each chart and enabled subchart in strict mode → split
+//! into documents → objects in apply order.
 
 mod error;
 mod helpers;
@@ -10,6 +11,7 @@ mod manifest;
 mod memo;
 mod parallel;
 mod render;
+pub mod schema;
 pub mod values;
 
 pub use error::ChartError;

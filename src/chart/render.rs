@@ -90,7 +90,14 @@ impl CompiledChart {
         merge(&mut values, overrides);
         let capabilities = json!({ "APIVersions": api_versions });
         let mut contexts = Vec::new();
-        collect_contexts(&self.chart, values, release, &capabilities, &mut contexts);
+        collect_contexts(&self.chart, values, release, &capabilities, "", &mut contexts);
+        for (chart, context, key) in &contexts {
+            if let Some(schema) = &chart.schema {
+                super::schema::validate(schema, &context.data()["Values"], key)
+                    .map_err(|bad| ChartError::BadValue { key: bad.key, message: bad.message })?;
+            }
+        }
+        let contexts: Vec<(&Chart, handlebars::Context)> = contexts.into_iter().map(|(c, ctx, _)| (c, ctx)).collect();
         let tasks: Vec<Task<'_>> = contexts
             .iter()
             .flat_map(|(chart, context)| {
@@ -118,12 +125,14 @@ impl CompiledChart {
 
 /// The context of the chart and of every enabled subchart (Helm's `Values`, `Release`, `Chart`,
 /// `Capabilities`), built once per render: `render` would copy the values for every template.
+/// Each comes with the key its values have in the top chart's (`nats` for the nats subchart).
 fn collect_contexts<'c>(
     chart: &'c Chart,
     values: Value,
     release: &Release,
     capabilities: &Value,
-    out: &mut Vec<(&'c Chart, handlebars::Context)>,
+    key: &str,
+    out: &mut Vec<(&'c Chart, handlebars::Context, String)>,
 ) {
     // As in Helm, a condition whose path is not in the values leaves the subchart enabled.
     let enabled = |sub: &Chart| {
@@ -142,9 +151,10 @@ fn collect_contexts<'c>(
     root.insert("Chart".into(), json!({ "Name": chart.name, "Version": chart.version }));
     root.insert("Capabilities".into(), capabilities.clone());
     let context = handlebars::Context::from(Value::Object(root));
-    out.push((chart, context));
+    out.push((chart, context, key.to_owned()));
     for (sub, values) in subcharts {
-        collect_contexts(sub, values, release, capabilities, out);
+        let sub_key = if key.is_empty() { sub.name.clone() } else { format!("{key}.{}", sub.name) };
+        collect_contexts(sub, values, release, capabilities, &sub_key, out);
     }
 }
 

@@ -653,7 +653,9 @@ mod tests {
                 "service": {"type": "NodePort", "nodePorts": {"client": 30001}},
                 "logging": {"debug": true},
                 "labels": {"team": "a"},
-                "resources": {"limits": {"memory": "2Gi"}}
+                "resources": {"limits": {"memory": "2Gi"}},
+                "accounts": [{"name": "APP", "users": [{"user": "orders", "password": {"name": "app", "key": "orders"}}]}],
+                "defaultAccount": "APP"
             })),
         );
         assert_eq!(values["cluster"], json!({"size": 5, "name": "edge", "routes": ["nats://x:6222"]}));
@@ -664,8 +666,15 @@ mod tests {
         );
         assert_eq!(
             values["leafNodes"]["authorization"],
-            json!({"enabled": true, "user": "u", "passwordSecret": {"name": "s", "key": "k"}})
+            json!({"enabled": true, "user": "u", "passwordSecret": {"name": "s", "key": "k"}, "account": "APP"}),
+            "leaf connections bind to the default account"
         );
+        assert_eq!(values["leafNodes"]["remotes"][1]["account"], "APP");
+        assert_eq!(
+            values["accounts"],
+            json!([{"name": "APP", "jetStream": true, "users": [{"user": "orders", "passwordEnv": "ACCOUNT_0_USER_0_PASSWORD", "passwordSecret": {"name": "app", "key": "orders"}}]}])
+        );
+        assert_eq!(values["defaultAccount"], "APP");
         assert_eq!(values["leafNodes"]["remotes"][0]["credentialsSecret"], json!({"name": "c", "key": "edge.creds"}));
         assert!(values["leafNodes"]["remotes"][1].get("credentialsSecret").is_none());
         assert_eq!(values["service"], json!({"type": "NodePort", "nodePorts": {"client": 30001, "leafNodes": null}}));
