@@ -202,6 +202,10 @@ async fn an_r3_stream_on_the_primary_survives_the_restart_of_a_server() {
         }),
     );
     assert!(primary.conf.contains("no_auth_user"), "{}", primary.conf);
+    for password in ["orders-password", "audit-password", PASSWORD] {
+        let in_env = primary.env.iter().any(|e| e.to_string().contains(password));
+        assert!(!primary.conf.contains(password) && !in_env, "no password in nats.conf or the StatefulSet");
+    }
     let files = [("tls.crt", cert.as_str()), ("tls.key", key.as_str()), ("ca.crt", ca.as_str())];
     let mut primary =
         Site::start(&dir, "primary", &primary, &secrets, Some(leaf_port), &[("/etc/nats-tls/cluster/", &files[..])]);
