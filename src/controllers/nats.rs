@@ -718,4 +718,57 @@ mod tests {
         ));
         assert!(disabled.is_empty(), "authorization of a disabled listener is not used");
     }
+
+    /// Every Secret key and Secret volume of the rendered StatefulSet (but the generated
+    /// credentials) is a reference the controller checks before applying: a missing one would
+    /// leave the pods waiting instead of the CR naming the field.
+    #[test]
+    fn the_checked_references_cover_every_secret_the_pods_use() {
+        let key = |name: &str, key: &str| json!({"name": name, "key": key});
+        let user = |name: &str| json!({"user": name, "password": key("users", name)});
+        let spec = spec(json!({
+            "leafNodes": {"enabled": true, "authorization": {"user": "u", "password": key("auth", "password")}, "remotes": [
+                {"urls": ["nats://a:1"], "credentials": key("creds", "edge.creds"), "tls": {"secretName": "remote-ca", "clientCertificate": true}},
+                {"urls": ["nats://b:1"], "user": "edge", "password": key("to-b", "password")},
+                {"urls": ["nats://c:1"], "token": key("to-c", "token")}
+            ]},
+            "systemAccount": {"users": [user("ops")]},
+            "accounts": [{"name": "APP", "users": [user("orders"), user("billing")]}, {"name": "AUDIT", "users": [user("audit")]}],
+            "defaultAccount": "APP",
+            "tls": {"client": {"secretName": "client-tls", "verify": true}, "cluster": {"secretName": "cluster-tls"}, "leafNodes": {"secretName": "leaf-tls"}}
+        }));
+        let chart = crate::chart::bundled_nats().expect("chart").compile().expect("compiles");
+        let manifests = chart
+            .render(&overrides("edge", &spec), &Release { name: "edge".into(), namespace: "ns".into() }, &[])
+            .expect("renders");
+        let sts = manifests.iter().find(|m| m.kind() == "StatefulSet").expect("StatefulSet");
+        let pod = &sts.object["spec"]["template"]["spec"];
+        let containers = pod["containers"].as_array().expect("containers");
+        let env_keys: BTreeSet<(String, String)> = containers
+            .iter()
+            .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| {
+                let r = e["valueFrom"].get("secretKeyRef")?;
+                Some((r["name"].as_str()?.to_owned(), r["key"].as_str()?.to_owned()))
+            })
+            .filter(|(name, _)| name != "edge-nats-secret")
+            .collect();
+        let volumes: BTreeSet<String> = pod["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .filter_map(|v| v["secret"]["secretName"].as_str().map(str::to_owned))
+            .collect();
+        let checked: BTreeSet<(String, String)> =
+            secret_references(&spec).into_iter().map(|(_, r)| (r.name, r.key)).collect();
+        let checked_names: BTreeSet<String> = checked.iter().map(|(name, _)| name.clone()).collect();
+        assert_eq!(env_keys.len(), 7, "leaf password, two remote secrets, four users: {env_keys:?}");
+        assert!(env_keys.is_subset(&checked), "unchecked: {:?}", env_keys.difference(&checked).collect::<Vec<_>>());
+        assert!(
+            volumes.is_subset(&checked_names),
+            "unchecked: {:?}",
+            volumes.difference(&checked_names).collect::<Vec<_>>()
+        );
+        assert_eq!(volumes.len(), 5, "{volumes:?}");
+    }
 }
