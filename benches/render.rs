@@ -1,5 +1,6 @@
 //! Render speed of the module chart (`make bench`): one full render with default values, and one
-//! with a large values file, on a chart compiled once (as the controllers hold it).
+//! with a large values file, on a chart compiled once (as the controllers hold it); the values
+//! check alone.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -46,6 +47,14 @@ fn render(c: &mut Criterion) {
     let huge = large_values(200);
     c.bench_function("render module chart, huge values (200 labels)", |b| {
         b.iter(|| compiled.render(&huge, &release, &istio).expect("renders"))
+    });
+    // The part of a render that checks values.schema.json (the nats subchart's, the largest).
+    let nats = chart::bundled_nats().expect("nats chart");
+    let schema = nats.schema.clone().expect("values.schema.json");
+    let mut nats_values = nats.values.clone();
+    chart::merge_values(&mut nats_values, &large["nats"]);
+    c.bench_function("check large nats values against values.schema.json", |b| {
+        b.iter(|| chart::schema::validate(&schema, &nats_values, "nats").expect("valid"))
     });
     c.bench_function("load and compile the bundled chart", |b| {
         b.iter(|| chart::bundled().expect("bundled").compile().expect("compiles"))
