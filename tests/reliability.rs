@@ -124,8 +124,25 @@ async fn dependencies_the_api_server_cannot_check_are_named_by_field() {
         TIMEOUT,
     )
     .await;
-    // Adding the key fixes it (the Secret watch re-triggers the CR).
+    // A value nats-server would not start with (a digit first, read as a number): Error naming
+    // the field and why, never the value.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
+    let patch = json!({"stringData": {"password": "3Gb-leaf"}});
+    secrets.patch("leaf-auth", &PatchParams::default(), &Patch::Merge(patch)).await.expect("add key");
+    wait_until(
+        &api,
+        "leaf",
+        nats_says(
+            State::Error,
+            "DependencyMissing",
+            &["spec.leafNodes.authorization.password", "must begin with a letter"],
+        ),
+        TIMEOUT,
+    )
+    .await;
+    let status = serde_json::to_string(&api.get_status("leaf").await.expect("status").status).expect("json");
+    assert!(!status.contains("3Gb-leaf"), "the status never shows the value: {status}");
+    // A usable value fixes it (the Secret watch re-triggers the CR).
     let patch = json!({"stringData": {"password": "s3cret"}});
     secrets.patch("leaf-auth", &PatchParams::default(), &Patch::Merge(patch)).await.expect("add key");
     wait_until(&api, "leaf", nats_in_state(State::Ready), TIMEOUT).await;

@@ -200,50 +200,108 @@ fn remote_values(i: usize, remote: &LeafRemote) -> Value {
     values
 }
 
-/// The Secret keys a spec refers to, with the field that names each (they must exist before
-/// anything is applied: a kubelet refuses a pod whose Secret key is missing).
-pub fn secret_references(spec: &NatsSpec) -> Vec<(String, SecretKeyRef)> {
-    let key = |name: &str, key: &str| SecretKeyRef { name: name.to_owned(), key: key.to_owned() };
+/// How a Secret key's value reaches the servers, which decides what it may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretUse {
+    /// A mounted file (a certificate, a `.creds` file).
+    File,
+    /// An environment variable that nats.conf names as a value (`password: $VAR`).
+    ConfigValue,
+    /// Expanded by the kubelet into a remote's URL (`nats-leaf://user:$(VAR)@host`).
+    UrlUserinfo,
+}
+
+/// A Secret key a spec refers to, with the field that names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecretReference {
+    pub field: String,
+    pub key: SecretKeyRef,
+    pub used_as: SecretUse,
+}
+
+/// The Secret keys a spec refers to (they must exist, with usable values, before anything is
+/// applied: a kubelet refuses a pod whose Secret key is missing, and nats-server one whose
+/// configuration value it cannot read).
+pub fn secret_references(spec: &NatsSpec) -> Vec<SecretReference> {
     let mut references = Vec::new();
+    let mut add = |field: String, key: &SecretKeyRef, used_as: SecretUse| {
+        references.push(SecretReference { field, key: key.clone(), used_as });
+    };
     if let Some(auth) = &spec.leaf_nodes.authorization
         && spec.leaf_nodes.enabled
     {
-        references.push(("spec.leafNodes.authorization.password".to_owned(), auth.password.clone()));
+        add("spec.leafNodes.authorization.password".to_owned(), &auth.password, SecretUse::ConfigValue);
     }
     for (j, user) in spec.system_account.users.iter().enumerate() {
-        references.push((format!("spec.systemAccount.users[{j}].password"), user.password.clone()));
+        add(format!("spec.systemAccount.users[{j}].password"), &user.password, SecretUse::ConfigValue);
     }
     for (a, account) in spec.accounts.iter().enumerate() {
         for (j, user) in account.users.iter().enumerate() {
-            references.push((format!("spec.accounts[{a}].users[{j}].password"), user.password.clone()));
+            add(format!("spec.accounts[{a}].users[{j}].password"), &user.password, SecretUse::ConfigValue);
         }
     }
+    let file = |name: &str, key: &str| SecretKeyRef { name: name.to_owned(), key: key.to_owned() };
     for (listener, tls) in tls_listeners(spec) {
         let field = format!("spec.tls.{listener}.secretName");
-        references.push((field.clone(), key(&tls.secret_name, "tls.crt")));
-        references.push((field.clone(), key(&tls.secret_name, "tls.key")));
+        add(field.clone(), &file(&tls.secret_name, "tls.crt"), SecretUse::File);
+        add(field.clone(), &file(&tls.secret_name, "tls.key"), SecretUse::File);
         if tls.verify || listener == "cluster" {
-            references.push((field, key(&tls.secret_name, "ca.crt")));
+            add(field, &file(&tls.secret_name, "ca.crt"), SecretUse::File);
         }
     }
     for (i, remote) in spec.leaf_nodes.remotes.iter().enumerate() {
-        for (field, reference) in
-            [("credentials", &remote.credentials), ("password", &remote.password), ("token", &remote.token)]
-        {
-            if let Some(reference) = reference {
-                references.push((format!("spec.leafNodes.remotes[{i}].{field}"), reference.clone()));
+        let field = |name: &str| format!("spec.leafNodes.remotes[{i}].{name}");
+        if let Some(credentials) = &remote.credentials {
+            add(field("credentials"), credentials, SecretUse::File);
+        }
+        for (name, secret) in [("password", &remote.password), ("token", &remote.token)] {
+            if let Some(secret) = secret {
+                add(field(name), secret, SecretUse::UrlUserinfo);
             }
         }
         if let Some(tls) = &remote.tls {
-            let field = format!("spec.leafNodes.remotes[{i}].tls.secretName");
-            references.push((field.clone(), key(&tls.secret_name, "ca.crt")));
+            add(field("tls.secretName"), &file(&tls.secret_name, "ca.crt"), SecretUse::File);
             if tls.client_certificate {
-                references.push((field.clone(), key(&tls.secret_name, "tls.crt")));
-                references.push((field, key(&tls.secret_name, "tls.key")));
+                add(field("tls.secretName"), &file(&tls.secret_name, "tls.crt"), SecretUse::File);
+                add(field("tls.secretName"), &file(&tls.secret_name, "tls.key"), SecretUse::File);
             }
         }
     }
     references
+}
+
+/// Why a Secret value used as `used_as` would stop the servers or not be the password it seems,
+/// if it would. nats-server reads an environment value as configuration text (tried on the real
+/// server: `12p`, `-x`, `true`, `yes`, `a b`, `a,b`, `a;b`, `a}b`, `a[b]`, `a\b` stop it; `'x'`,
+/// `"x"` and a trailing space become other passwords). The message never contains the value.
+pub fn unusable_secret_value(value: &[u8], used_as: SecretUse) -> Option<&'static str> {
+    if used_as == SecretUse::File {
+        return None;
+    }
+    let Ok(text) = std::str::from_utf8(value) else { return Some("is not UTF-8 text") };
+    if text.is_empty() {
+        return Some("is empty");
+    }
+    let forbidden = |c: char| c.is_whitespace() || c.is_control() || ",;{}[]\\'\"".contains(c);
+    match used_as {
+        SecretUse::ConfigValue if !text.starts_with(char::is_alphabetic) => Some(
+            "must begin with a letter (nats-server reads the value as configuration: one beginning with a digit or '-' is not a string, and the servers would not start)",
+        ),
+        SecretUse::ConfigValue
+            if ["true", "false", "yes", "no", "on", "off"].contains(&text.to_ascii_lowercase().as_str()) =>
+        {
+            Some(
+                "must not be true, false, yes, no, on or off (nats-server reads those as booleans, and the servers would not start)",
+            )
+        }
+        SecretUse::ConfigValue if text.contains(forbidden) => Some(
+            "must not contain spaces, quotes or any of , ; { } [ ] \\ (nats-server reads the value as configuration, and the servers would not start or would expect another password)",
+        ),
+        SecretUse::UrlUserinfo if text.contains(|c: char| forbidden(c) || "/?#@%".contains(c)) => Some(
+            "must not contain spaces, quotes or any of , ; { } [ ] \\ / ? # @ % (it becomes part of the remote's URL)",
+        ),
+        _ => None,
+    }
 }
 
 /// The listeners with TLS: `client`, `cluster`, `leafNodes`.
@@ -254,7 +312,7 @@ fn tls_listeners(spec: &NatsSpec) -> Vec<(&'static str, &Tls)> {
 
 /// Names of the Secrets a spec refers to (for the Secret watch).
 pub fn referenced_secrets(spec: &NatsSpec) -> BTreeSet<String> {
-    secret_references(spec).into_iter().map(|(_, r)| r.name).collect()
+    secret_references(spec).into_iter().map(|r| r.key.name).collect()
 }
 
 fn kube_error(step: &'static str, object: String) -> impl FnOnce(kube::Error) -> ReconcileError {
@@ -494,12 +552,12 @@ impl Module for Nats {
 pub async fn check_secret_keys(
     ctx: &Context,
     namespace: &str,
-    references: &[(String, SecretKeyRef)],
+    references: &[SecretReference],
 ) -> Result<(), ReconcileError> {
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     // A TLS Secret is named for several keys: each Secret is read once.
     let mut read: BTreeMap<&str, Option<Secret>> = BTreeMap::new();
-    for (field, reference) in references {
+    for SecretReference { field, key: reference, used_as } in references {
         if !read.contains_key(reference.name.as_str()) {
             let secret = secrets
                 .get_opt(&reference.name)
@@ -507,20 +565,22 @@ pub async fn check_secret_keys(
                 .map_err(kube_error("reading referenced Secret", format!("{namespace}/{}", reference.name)))?;
             read.insert(&reference.name, secret);
         }
-        let secret = &read[reference.name.as_str()];
-        let has_key = |s: &Secret| {
-            s.data.as_ref().is_some_and(|d| d.contains_key(&reference.key))
-                || s.string_data.as_ref().is_some_and(|d| d.contains_key(&reference.key))
-        };
-        let problem = match secret {
+        let value = |s: &Secret| s.data.as_ref().and_then(|d| d.get(&reference.key)).map(|v| v.0.clone());
+        let problem = match &read[reference.name.as_str()] {
             None => format!("names the Secret {namespace}/{}, which does not exist", reference.name),
-            Some(secret) if !has_key(secret) => {
-                format!(
+            Some(secret) => match value(secret) {
+                None => format!(
                     "names the key {:?} of the Secret {namespace}/{}, which it does not have",
                     reference.key, reference.name
-                )
-            }
-            Some(_) => continue,
+                ),
+                Some(value) => match unusable_secret_value(&value, *used_as) {
+                    Some(why) => format!(
+                        "names the key {:?} of the Secret {namespace}/{}, whose value {why}",
+                        reference.key, reference.name
+                    ),
+                    None => continue,
+                },
+            },
         };
         return Err(ReconcileError::Dependency(FieldError::new(field.clone(), problem)));
     }
@@ -719,6 +779,32 @@ mod tests {
         assert!(disabled.is_empty(), "authorization of a disabled listener is not used");
     }
 
+    /// What each Secret value gets, as the real nats-server answered (see `unusable_secret_value`).
+    #[test]
+    fn secret_values_the_servers_cannot_read_are_refused() {
+        let config = |v: &str| unusable_secret_value(v.as_bytes(), SecretUse::ConfigValue);
+        for refused in [
+            "12p", "3Gb", "-abc", "1.5", "true", "YES", "on", "Off", "abc def", "ab ", "a,b", "a;b", "a}b", "a[b]",
+            "a\\b", "'quoted'", "\"dq\"", "",
+        ] {
+            assert!(config(refused).is_some(), "{refused:?} must be refused");
+        }
+        for accepted in
+            ["p12", "abc#def", "p@ss/w?rd", "pa$$word", "pässwörd", "a=b", "a:b", "nil", "Pa1-._~!@#$%^&*+=:/?end"]
+        {
+            assert_eq!(config(accepted), None, "{accepted:?} works on the real server");
+        }
+        let url = |v: &str| unusable_secret_value(v.as_bytes(), SecretUse::UrlUserinfo);
+        assert_eq!(url("12p-token"), None, "in a URL a digit first is fine");
+        assert!(url("p@ss").is_some() && url("a/b").is_some() && url("a b").is_some());
+        assert_eq!(
+            unusable_secret_value(b"\xff any bytes", SecretUse::File),
+            None,
+            "files are not read as configuration"
+        );
+        assert_eq!(config("12p").map(|m| m.contains("12p")), Some(false), "the message never shows the value");
+    }
+
     /// Every Secret key and Secret volume of the rendered StatefulSet (but the generated
     /// credentials) is a reference the controller checks before applying: a missing one would
     /// leave the pods waiting instead of the CR naming the field.
@@ -760,7 +846,7 @@ mod tests {
             .filter_map(|v| v["secret"]["secretName"].as_str().map(str::to_owned))
             .collect();
         let checked: BTreeSet<(String, String)> =
-            secret_references(&spec).into_iter().map(|(_, r)| (r.name, r.key)).collect();
+            secret_references(&spec).into_iter().map(|r| (r.key.name, r.key.key)).collect();
         let checked_names: BTreeSet<String> = checked.iter().map(|(name, _)| name.clone()).collect();
         assert_eq!(env_keys.len(), 7, "leaf password, two remote secrets, four users: {env_keys:?}");
         assert!(env_keys.is_subset(&checked), "unchecked: {:?}", env_keys.difference(&checked).collect::<Vec<_>>());
