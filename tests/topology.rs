@@ -172,11 +172,29 @@ fn local_replica_messages(server: &common::sites::Server) -> u64 {
     streams.iter().find(|s| s["name"] == "ORDERS").and_then(|s| s["state"]["messages"].as_u64()).unwrap_or(0)
 }
 
-async fn publish_from_edge(edge: &async_nats::Client, count: usize) {
-    for k in 0..count {
-        edge.publish("orders.created", format!("order {k}").into()).await.expect("publish");
+/// Stores orders `ids` in the primary's stream from the edge, each acknowledged by JetStream
+/// (a request: the PubAck comes back over the leaf connection). A publish while the stream has
+/// no leader is lost, so each is retried until acknowledged; its `Nats-Msg-Id` makes a retry of
+/// one that was stored but whose acknowledgement was lost a duplicate the stream drops.
+async fn store_from_edge(edge: &async_nats::Client, ids: std::ops::Range<usize>, logs: &std::path::Path) {
+    for id in ids {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", format!("order-{id}").as_str());
+            let request = edge.request_with_headers("orders.created", headers, format!("order {id}").into());
+            let ack = tokio::time::timeout(Duration::from_secs(2), request).await;
+            let ack: Value = match ack {
+                Ok(Ok(reply)) => serde_json::from_slice(&reply.payload).unwrap_or_default(),
+                _ => Value::Null,
+            };
+            if ack["stream"] == "ORDERS" && ack.get("error").is_none() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "order {id} not stored: {ack} (logs in {})", logs.display());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
-    edge.flush().await.expect("flush");
 }
 
 #[tokio::test]
@@ -220,7 +238,7 @@ async fn an_r3_stream_on_the_primary_survives_the_restart_of_a_server() {
         .connect(primary.servers[1].url())
         .await
         .expect("audit connects");
-    let mut audit_view = audit.subscribe("orders.>").await.expect("subscribe");
+    let mut audit_view = audit.subscribe("probe.>").await.expect("subscribe");
     audit.flush().await.expect("flush");
     let no_js = audit.request("$JS.API.INFO", "".into()).await.expect("an answer");
     let no_js = String::from_utf8_lossy(&no_js.payload);
@@ -231,34 +249,31 @@ async fn an_r3_stream_on_the_primary_survives_the_restart_of_a_server() {
     wait_for("the edge's leaf connection", Duration::from_secs(20), &dir, || edge.servers[0].leaf_connections() == 1);
     let publisher = async_nats::connect(edge.servers[0].url()).await.expect("edge");
 
-    // The edge's messages land in APP (leaf connections bind to the default account) and its stream.
-    let mut app_view = app.subscribe("orders.>").await.expect("subscribe");
+    // The edge's messages land in APP (leaf connections bind to the default account), not in AUDIT.
+    let mut app_view = app.subscribe("probe.>").await.expect("subscribe");
     app.flush().await.expect("flush");
-    deliver(&publisher, &mut app_view, "orders.created", "first", &dir).await;
+    deliver(&publisher, &mut app_view, "probe.edge", "first", &dir).await;
     let nothing = tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut audit_view)).await;
     assert!(nothing.is_err(), "AUDIT sees nothing of APP");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = stream_messages(&app).await;
-    assert!(before >= 1, "the stream holds what the edge published");
-    publish_from_edge(&publisher, 10).await;
-    let app_messages = || async { stream_messages(&app).await };
-    wait_until_async("10 more stored", &dir, || async { app_messages().await == before + 10 }).await;
+    store_from_edge(&publisher, 0..10, &dir).await;
+    assert_eq!(stream_messages(&app).await, 10);
 
-    // One server goes; the stream keeps its quorum and takes more.
+    // One server goes; the stream keeps its quorum (a new leader when it was the leader) and takes more.
     primary.servers[2].stop();
-    publish_from_edge(&publisher, 5).await;
-    let total = before + 15;
-    wait_until_async("5 more stored with a server down", &dir, || async { app_messages().await == total }).await;
+    store_from_edge(&publisher, 10..15, &dir).await;
+    assert_eq!(stream_messages(&app).await, 15);
 
     // It comes back and its replica catches up, holding what was stored while it was down.
     primary.servers[2].restart();
     wait_for("the restarted server's replica caught up", Duration::from_secs(45), &dir, || {
-        local_replica_messages(&primary.servers[2]) == total
+        local_replica_messages(&primary.servers[2]) == 15
     });
-    let info = js_api(&app, "$JS.API.STREAM.INFO.ORDERS", json!({})).await;
-    let replicas = info["cluster"]["replicas"].as_array().cloned().unwrap_or_default();
-    assert_eq!(replicas.len(), 2, "a leader and two replicas: {info}");
-    assert!(replicas.iter().all(|r| r["current"] == true && r["offline"] != true), "{info}");
+    wait_until_async("every replica current", &dir, || async {
+        let info = js_api(&app, "$JS.API.STREAM.INFO.ORDERS", json!({})).await;
+        let replicas = info["cluster"]["replicas"].as_array().cloned().unwrap_or_default();
+        replicas.len() == 2 && replicas.iter().all(|r| r["current"] == true && r["offline"] != true)
+    })
+    .await;
     drop((edge, primary));
     let _ = std::fs::remove_dir_all(&dir);
 }
