@@ -6,7 +6,8 @@
 /// StatefulSet `<release>-nats` short enough for its pods' `controller-revision-hash` label.
 pub const MAX_RELEASE_NAME: usize = 40;
 
-fn is_dns_label(name: &str, max: usize) -> bool {
+/// A DNS-1123 label of at most `max` characters.
+pub fn is_dns_label(name: &str, max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -149,9 +149,9 @@ async fn core_nats_primary_and_edges_with_tls_and_credentials_from_secrets() {
 async fn js_api(client: &async_nats::Client, subject: &str, payload: Value) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let reply = client.request(subject.to_owned(), payload.to_string().into()).await;
-        let reply: Value = reply.ok().and_then(|r| serde_json::from_slice(&r.payload).ok()).unwrap_or_default();
-        if reply.is_object() && reply.get("error").is_none() {
+        let reply =
+            common::nats::request(client, subject, payload.to_string().as_bytes(), Duration::from_secs(30)).await;
+        if reply.get("error").is_none() {
             return reply;
         }
         assert!(std::time::Instant::now() < deadline, "{subject}: {reply}");

@@ -162,6 +162,13 @@ impl TlsListeners {
     pub fn is_empty(&self) -> bool {
         self.client.is_none() && self.cluster.is_none() && self.leaf_nodes.is_none()
     }
+
+    /// The listeners with TLS, by their field name: `client`, `cluster`, `leafNodes`.
+    pub fn configured(&self) -> impl Iterator<Item = (&'static str, &Tls)> {
+        [("client", &self.client), ("cluster", &self.cluster), ("leafNodes", &self.leaf_nodes)]
+            .into_iter()
+            .filter_map(|(name, tls)| Some((name, tls.as_ref()?)))
+    }
 }
 
 /// A listener's certificate: a Secret of the CR's namespace with `tls.crt` and `tls.key` (and

@@ -114,8 +114,11 @@ pub fn remote_url(text: &str, field: &str) -> Result<(), FieldError> {
 }
 
 /// A NATS user name as the CRDs take it: 1-128 letters, digits, '.', '_' or '-'.
-fn user_name_ok(user: &str) -> bool {
-    (1..=128).contains(&user.len()) && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+fn user_name(user: &str, field: String) -> Result<(), FieldError> {
+    if (1..=128).contains(&user.len()) && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        return Ok(());
+    }
+    Err(FieldError::new(field, format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(user))))
 }
 
 /// A storage size: a whole number of bytes, greater than 0 and at most 1Pi.
@@ -244,21 +247,14 @@ pub fn nats(spec: &NatsSpec) -> Result<(), FieldError> {
         {
             return Err(FieldError::new(field, "authenticates with one of credentials, user and password, or token"));
         }
-        if let Some(user) = &remote.user
-            && !user_name_ok(user)
-        {
-            return Err(FieldError::new(
-                format!("{field}.user"),
-                format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(user)),
-            ));
+        if let Some(user) = &remote.user {
+            user_name(user, format!("{field}.user"))?;
         }
     }
-    let tls = [("client", &spec.tls.client), ("cluster", &spec.tls.cluster), ("leafNodes", &spec.tls.leaf_nodes)];
     let remote_tls = spec.leaf_nodes.remotes.iter().enumerate().filter_map(|(i, r)| {
         r.tls.as_ref().map(|t| (format!("spec.leafNodes.remotes[{i}].tls.secretName"), &t.secret_name))
     });
-    let listener_tls =
-        tls.iter().filter_map(|(name, t)| t.as_ref().map(|t| (format!("spec.tls.{name}.secretName"), &t.secret_name)));
+    let listener_tls = spec.tls.configured().map(|(name, t)| (format!("spec.tls.{name}.secretName"), &t.secret_name));
     for (field, secret) in listener_tls.chain(remote_tls) {
         if !crate::naming::is_dns_subdomain(secret) {
             return Err(FieldError::new(field, format!("{} is not a Secret name", quote(secret))));
@@ -292,12 +288,7 @@ fn accounts(spec: &NatsSpec) -> Result<(), FieldError> {
     });
     let mut seen = BTreeSet::new();
     for (field, user) in system.chain(own) {
-        if !user_name_ok(&user.user) {
-            return Err(FieldError::new(
-                field,
-                format!("{} must be 1-128 letters, digits, '.', '_' or '-'", quote(&user.user)),
-            ));
-        }
+        user_name(&user.user, field.clone())?;
         if user.user == "admin" {
             return Err(FieldError::new(field, "must not be admin (the manager's generated user)"));
         }

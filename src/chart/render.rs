@@ -97,14 +97,13 @@ impl CompiledChart {
                     .map_err(|bad| ChartError::BadValue { key: bad.key, message: bad.message })?;
             }
         }
-        let contexts: Vec<(&Chart, handlebars::Context)> = contexts.into_iter().map(|(c, ctx, _)| (c, ctx)).collect();
         let tasks: Vec<Task<'_>> = contexts
             .iter()
-            .flat_map(|(chart, context)| {
+            .flat_map(|(chart, context, _)| {
                 chart.templates.keys().map(move |file| Task { template: template_name(chart, file), context })
             })
             .collect();
-        let memo = Arc::new(IncludeMemo::new(contexts.iter().map(|(_, context)| context)));
+        let memo = Arc::new(IncludeMemo::new(contexts.iter().map(|(_, context, _)| context)));
         let mut manifests = Vec::new();
         // Most of the time goes into parsing the YAML the templates produce: spread it.
         for rendered in map_in_order(&tasks, |task| memo.scope(|| self.render_task(task))) {

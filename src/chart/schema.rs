@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::api::validate::{remote_url, route_url, storage_size};
-use crate::naming::is_dns_subdomain;
+use crate::naming::{is_dns_label, is_dns_subdomain};
 
 const KEYWORDS: &[&str] = &[
     "$schema",
@@ -178,7 +178,7 @@ fn check_format(format: &str, value: &Value, key: &str) -> Result<(), BadValue> 
         "duration" if !is_duration(&text) => {
             bad(format!("{} is not a duration (a number with ms, s, m or h, such as 120s)", shown(value)))
         }
-        "dns-label" if !(text.len() <= 63 && is_dns_subdomain(&text) && !text.contains('.')) => {
+        "dns-label" if !is_dns_label(&text, 63) => {
             bad(format!("{} must be at most 63 lower-case letters, digits and '-'", shown(value)))
         }
         "dns-subdomain" if !is_dns_subdomain(&text) => {

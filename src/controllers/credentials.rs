@@ -194,6 +194,7 @@ pub async fn ensure(
 #[cfg(test)]
 mod tests {
     use super::derive;
+    use crate::controllers::nats::{SecretUse, unusable_secret_value};
 
     #[test]
     fn derived_passwords_are_stable_and_distinct() {
@@ -205,10 +206,7 @@ mod tests {
         // Whatever the key and UID: a value nats-server reads as the string it is.
         for uid in 0..200 {
             let password = derive(&key, &uid.to_string(), "nats-admin");
-            let unusable = super::super::nats::unusable_secret_value(
-                password.as_bytes(),
-                super::super::nats::SecretUse::ConfigValue,
-            );
+            let unusable = unusable_secret_value(password.as_bytes(), SecretUse::ConfigValue);
             assert_eq!(unusable, None, "{password}: what a Secret of the user's must satisfy, ours does too");
         }
     }

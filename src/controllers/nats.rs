@@ -18,7 +18,7 @@ use super::snapshot::{Snapshot, Workloads};
 use super::storage;
 use super::{Context, ReconcileError};
 use crate::api::State;
-use crate::api::nats::{LeafRemote, Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType, Tls};
+use crate::api::nats::{LeafRemote, Nats, NatsSpec, NatsStatus, PvcRetentionPolicy, SecretKeyRef, ServiceType, User};
 use crate::api::validate::{self, FieldError};
 use crate::apply::{Owner, Rollout};
 use crate::chart::helpers_fullname;
@@ -131,22 +131,12 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
                 "leafNodes": node_ports.and_then(|p| p.leaf_nodes),
             },
         },
-        "tls": tls_listeners(spec).into_iter().map(|(name, tls)| (name.to_owned(), json!({"secretName": tls.secret_name, "verify": tls.verify}))).collect::<serde_json::Map<_, _>>(),
-        "systemAccount": {
-            "users": spec.system_account.users.iter().enumerate().map(|(j, user)| json!({
-                "user": user.user,
-                "passwordEnv": format!("SYSTEM_USER_{j}_PASSWORD"),
-                "passwordSecret": {"name": user.password.name, "key": user.password.key},
-            })).collect::<Vec<_>>(),
-        },
+        "tls": spec.tls.configured().map(|(name, tls)| (name.to_owned(), json!({"secretName": tls.secret_name, "verify": tls.verify}))).collect::<serde_json::Map<_, _>>(),
+        "systemAccount": {"users": users_values(&spec.system_account.users, "SYSTEM_USER")},
         "accounts": spec.accounts.iter().enumerate().map(|(a, account)| json!({
             "name": account.name,
             "jetStream": account.jet_stream,
-            "users": account.users.iter().enumerate().map(|(j, user)| json!({
-                "user": user.user,
-                "passwordEnv": format!("ACCOUNT_{a}_USER_{j}_PASSWORD"),
-                "passwordSecret": {"name": user.password.name, "key": user.password.key},
-            })).collect::<Vec<_>>(),
+            "users": users_values(&account.users, &format!("ACCOUNT_{a}_USER")),
         })).collect::<Vec<_>>(),
         "defaultAccount": spec.default_account.as_deref().unwrap_or_default(),
         "logging": {"debug": spec.logging.debug, "trace": spec.logging.trace},
@@ -158,6 +148,15 @@ pub fn overrides(name: &str, spec: &NatsSpec) -> Value {
     }
     crate::chart::merge_values(&mut values, &NatsNames::of(name).values());
     values
+}
+
+/// The chart values of `users`: user `j`'s password reaches nats.conf only as the environment
+/// variable `<env_prefix>_<j>_PASSWORD`, which the StatefulSet fills from the Secret key.
+fn users_values(users: &[User], env_prefix: &str) -> Vec<Value> {
+    let values = users.iter().enumerate().map(|(j, user)| {
+        json!({"user": user.user, "passwordEnv": format!("{env_prefix}_{j}_PASSWORD"), "passwordSecret": user.password})
+    });
+    values.collect()
 }
 
 /// The account a leaf connection binds to: `named`, else the default account, else the global
@@ -241,7 +240,7 @@ pub fn secret_references(spec: &NatsSpec) -> Vec<SecretReference> {
         }
     }
     let file = |name: &str, key: &str| SecretKeyRef { name: name.to_owned(), key: key.to_owned() };
-    for (listener, tls) in tls_listeners(spec) {
+    for (listener, tls) in spec.tls.configured() {
         let field = format!("spec.tls.{listener}.secretName");
         add(field.clone(), &file(&tls.secret_name, "tls.crt"), SecretUse::File);
         add(field.clone(), &file(&tls.secret_name, "tls.key"), SecretUse::File);
@@ -302,12 +301,6 @@ pub fn unusable_secret_value(value: &[u8], used_as: SecretUse) -> Option<&'stati
         ),
         _ => None,
     }
-}
-
-/// The listeners with TLS: `client`, `cluster`, `leafNodes`.
-fn tls_listeners(spec: &NatsSpec) -> Vec<(&'static str, &Tls)> {
-    let listeners = [("client", &spec.tls.client), ("cluster", &spec.tls.cluster), ("leafNodes", &spec.tls.leaf_nodes)];
-    listeners.into_iter().filter_map(|(name, tls)| Some((name, tls.as_ref()?))).collect()
 }
 
 /// Names of the Secrets a spec refers to (for the Secret watch).
@@ -436,7 +429,8 @@ impl Module for Nats {
         let rollout = snapshot.statefulset_rollout();
         let mut warnings = warnings.to_vec();
         let mut fields = serde_json::Map::new();
-        let mut zone_condition = None;
+        // Zones and storage are looked at once the servers run.
+        let mut observed_conditions = Vec::new();
         if rollout == Rollout::Complete {
             let zones = zones_used(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await?;
             fields.insert("availabilityZonesUsed".into(), json!(zones.used));
@@ -448,15 +442,14 @@ impl Module for Nats {
             if !spread {
                 warnings.push(format!("{message}: a zone outage can stop JetStream"));
             }
-            zone_condition =
-                Some(Decided::new("AvailabilityZones", spread, if spread { "Deployed" } else { "NotSpread" }, message));
-        }
-        let mut storage_condition = None;
-        if rollout == Rollout::Complete && self.spec.jet_stream.uses_volumes() {
-            let (condition, warning) =
-                storage_use(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await;
-            warnings.extend(warning);
-            storage_condition = Some(condition);
+            let reason = if spread { "Deployed" } else { "NotSpread" };
+            observed_conditions.push(Decided::new("AvailabilityZones", spread, reason, message));
+            if self.spec.jet_stream.uses_volumes() {
+                let (condition, warning) =
+                    storage_use(ctx, namespace, &prepared.release.name, self.spec.cluster.size).await;
+                warnings.extend(warning);
+                observed_conditions.push(condition);
+            }
         }
         let (state, conditions) = match (&rollout, warnings.is_empty()) {
             (Rollout::InProgress(message), _) => (
@@ -482,8 +475,7 @@ impl Module for Nats {
             ),
         };
         let mut conditions = conditions;
-        conditions.extend(zone_condition);
-        conditions.extend(storage_condition);
+        conditions.extend(observed_conditions);
         conditions.push(Decided::new("Deleted", false, "Provisioned", "the cluster is provisioned"));
         Ok(Assessment { state, conditions, fields })
     }
@@ -565,15 +557,14 @@ pub async fn check_secret_keys(
                 .map_err(kube_error("reading referenced Secret", format!("{namespace}/{}", reference.name)))?;
             read.insert(&reference.name, secret);
         }
-        let value = |s: &Secret| s.data.as_ref().and_then(|d| d.get(&reference.key)).map(|v| v.0.clone());
         let problem = match &read[reference.name.as_str()] {
             None => format!("names the Secret {namespace}/{}, which does not exist", reference.name),
-            Some(secret) => match value(secret) {
+            Some(secret) => match secret.data.as_ref().and_then(|d| d.get(&reference.key)) {
                 None => format!(
                     "names the key {:?} of the Secret {namespace}/{}, which it does not have",
                     reference.key, reference.name
                 ),
-                Some(value) => match unusable_secret_value(&value, *used_as) {
+                Some(value) => match unusable_secret_value(&value.0, *used_as) {
                     Some(why) => format!(
                         "names the key {:?} of the Secret {namespace}/{}, whose value {why}",
                         reference.key, reference.name
