@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::Owner;
 
 /// The field managers and managed-by labels of Kyma's nats-manager and eventing-manager.
-pub const UPSTREAM_MANAGERS: &[&str] = &["nats-manager", "eventing-manager"];
+const UPSTREAM_MANAGERS: &[&str] = &["nats-manager", "eventing-manager"];
 
 /// Whether one of Kyma's managers made `live` for `owner`'s CR: it is controlled by the CR (its UID)
 /// and labelled by that manager. Anything else that lacks our labels stays someone else's.

@@ -111,15 +111,8 @@ impl Directory {
 fn keep_authentication(existing: &[LeafRemote], put: &[LeafRemote]) -> Vec<LeafRemote> {
     put.iter()
         .map(|remote| match existing.iter().find(|old| old.urls == remote.urls) {
-            Some(old) if remote.credentials.is_none() => LeafRemote {
-                credentials: old.credentials.clone(),
-                user: old.user.clone(),
-                password: old.password.clone(),
-                token: old.token.clone(),
-                tls: old.tls.clone(),
-                account: old.account.clone(),
-                ..remote.clone()
-            },
+            // The put says nothing but these URLs: the remote stays as it is.
+            Some(old) if remote.credentials.is_none() => old.clone(),
             Some(old) => LeafRemote { tls: old.tls.clone(), account: old.account.clone(), ..remote.clone() },
             None => remote.clone(),
         })
@@ -150,11 +143,10 @@ pub fn config_reply(nats: &Nats) -> Value {
             if let Some(user) = &r.user {
                 remote["user"] = json!(user);
             }
-            if let Some(secret) = &r.password {
-                remote["passwordSecret"] = json!(format!("{}/{}", secret.name, secret.key));
-            }
-            if let Some(secret) = &r.token {
-                remote["tokenSecret"] = json!(format!("{}/{}", secret.name, secret.key));
+            for (name, secret) in [("passwordSecret", &r.password), ("tokenSecret", &r.token)] {
+                if let Some(secret) = secret {
+                    remote[name] = json!(format!("{}/{}", secret.name, secret.key));
+                }
             }
             if let Some(tls) = &r.tls {
                 remote["tlsSecret"] = json!(tls.secret_name);
